@@ -1,0 +1,70 @@
+# decgan: every target builds its own environment (.venv) from nothing when it is missing or stale.
+#   make test    the test suite (what CI runs)      make demo   the main job on the embedded default data
+#   make lab     JupyterLab on the notebooks         make readme README.md from nbs/index.ipynb
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+FACENET_PIN := facenet-pytorch==2.6.0
+DEMO_OUT ?= runs/demo
+
+.PHONY: test demo lab readme env export clean check-sync check-clean check-readme bench
+
+env: $(STAMP)
+
+$(STAMP): settings.ini setup.py
+	@echo ">> building $(VENV) (torch, facenet-pytorch --no-deps, decgan[dev])"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check $(TORCH_PINS)
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps $(FACENET_PIN)
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+# decgan/ must be exactly what nbdev_export makes of nbs/ (checked in a scratch copy, so work in progress is untouched)
+check-sync: $(STAMP)
+	@tmp=$$(mktemp -d); cp -r settings.ini nbs $$tmp/; \
+	(cd $$tmp && $(CURDIR)/$(BIN)/nbdev_export); \
+	if ! diff -r -q -x __pycache__ $$tmp/decgan decgan; then \
+	  echo "FAIL: decgan/ is out of step with nbs/: run 'make export' and commit both"; rm -rf $$tmp; exit 1; fi; \
+	rm -rf $$tmp; echo "ok: decgan/ matches nbs/"
+
+# notebooks must be committed clean (no outputs, no stray metadata)
+check-clean: $(STAMP)
+	@tmp=$$(mktemp -d); cp -r settings.ini nbs $$tmp/; \
+	(cd $$tmp && $(CURDIR)/$(BIN)/nbdev_clean); \
+	if ! diff -r -q -x .ipynb_checkpoints $$tmp/nbs nbs; then \
+	  echo "FAIL: notebooks are not clean: run '$(BIN)/nbdev_clean' and commit"; rm -rf $$tmp; exit 1; fi; \
+	rm -rf $$tmp; echo "ok: notebooks are clean"
+
+check-readme: $(STAMP)
+	@tmp=$$(mktemp -d); $(BIN)/python tools/make_readme.py nbs/index.ipynb $$tmp/README.md; \
+	if ! diff -q $$tmp/README.md README.md; then \
+	  echo "FAIL: README.md is stale: run 'make readme' and commit"; rm -rf $$tmp; exit 1; fi; \
+	rm -rf $$tmp; echo "ok: README.md matches nbs/index.ipynb"
+
+test: $(STAMP) check-sync check-clean check-readme
+	$(BIN)/nbdev_test --n_workers 2 --timing
+	$(BIN)/pytest -q tests
+
+export: $(STAMP)
+	$(BIN)/nbdev_export
+	$(BIN)/nbdev_clean
+
+readme: $(STAMP)
+	$(BIN)/python tools/make_readme.py nbs/index.ipynb README.md
+
+# the main job: train DECGAN then IcGAN headless on the embedded synthetic data, then evaluate and draw the figures
+demo: $(STAMP)
+	$(BIN)/python tools/demo.py --out $(DEMO_OUT)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --allow-root --notebook-dir=nbs
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf _proc _docs .pytest_cache runs
