@@ -1,0 +1,113 @@
+"""Parameter counts of DECGAN's networks and the time of one full training step.
+
+One step = generator objective (forward + backward) + Adam step on E1/E2/G1/G2, then discriminator objective
+through the history pool (forward + backward) + Adam step on D, on random images of the preset's size.
+Reports the median over --repeats timed steps after --warmup untimed ones: wall time, and the CPU time the
+process used (on a shared machine the wall time swings with the other jobs; the CPU time less so).
+
+    .venv/bin/python bench/model_step.py                      # paper (64x64, batch 16) and demo presets, CPU
+    .venv/bin/python bench/model_step.py --presets paper --association none both
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from decgan.core import Config, get_device
+from decgan.losses import HistoryPool, discriminator_objective, generator_objective
+from decgan.models import DECGAN, count_parameters
+
+
+def random_batch(cfg: Config, n: int, device: torch.device, generator: torch.Generator) -> dict:
+    s, k = cfg.image_size, cfg.n_expressions
+    img = lambda: torch.rand(n, cfg.channels, s, s, generator=generator, device=device) * 2 - 1
+    lab = lambda: torch.randint(0, k, (n,), generator=generator, device=device)
+    return {"x": img(), "y": lab(), "ref": img(), "t": lab()}
+
+
+def one_step(net, opt_g, opt_d, pool, batch, cfg) -> None:
+    "One full training step: generator objective + Adam on E1/E2/G1/G2, discriminator objective + Adam on D."
+    loss_g, _, fakes = generator_objective(net, batch, cfg)
+    opt_g.zero_grad(set_to_none=True); loss_g.backward(); opt_g.step()
+    loss_d, _ = discriminator_objective(net, batch, cfg, fakes=fakes, pool=pool)
+    opt_d.zero_grad(set_to_none=True); loss_d.backward(); opt_d.step()
+
+
+def setup(cfg: Config, device: torch.device):
+    "Network, optimisers and history pool of a run of `cfg`."
+    torch.manual_seed(cfg.seed)
+    net = DECGAN(cfg).to(device)
+    opt_g = torch.optim.Adam(net.generator_parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(net.discriminator_parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    pool = HistoryPool(cfg.pool_size, n_expressions=cfg.n_expressions,
+                       image_shape=(cfg.channels, cfg.image_size, cfg.image_size), device=device, seed=cfg.seed)
+    return net, opt_g, opt_d, pool
+
+
+def step_flops(cfg: Config, *, batch_size: int, device: torch.device) -> int:
+    "Floating-point operations of one full step, counted by torch's FlopCounterMode (convolutions and matmuls)."
+    from torch.utils.flop_counter import FlopCounterMode
+    net, opt_g, opt_d, pool = setup(cfg, device)
+    b = random_batch(cfg, batch_size, device, torch.Generator(device=device).manual_seed(cfg.seed))
+    with FlopCounterMode(display=False) as counter:
+        one_step(net, opt_g, opt_d, pool, b, cfg)
+    return counter.get_total_flops()
+
+
+def step_time(cfg: Config, *, batch_size: int, device: torch.device, warmup: int, repeats: int
+              ) -> tuple[list[float], list[float]]:
+    "Wall seconds and process CPU seconds of each timed full G+D step."
+    net, opt_g, opt_d, pool = setup(cfg, device)
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    batches = [random_batch(cfg, batch_size, device, gen) for _ in range(4)]
+    times, cpu = [], []
+    for i in range(warmup + repeats):
+        b = batches[i % len(batches)]
+        if device.type == "cuda": torch.cuda.synchronize()
+        t0, c0 = time.perf_counter(), time.process_time()
+        one_step(net, opt_g, opt_d, pool, b, cfg)
+        if device.type == "cuda": torch.cuda.synchronize()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0); cpu.append(time.process_time() - c0)
+    return times, cpu
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--presets", nargs="+", default=["paper", "demo"], choices=["paper", "demo"])
+    p.add_argument("--batch-size", type=int, default=None, help="default: 16 for every preset (the paper's batch)")
+    p.add_argument("--association", nargs="+", default=["expression"], choices=["none", "expression", "identity", "both"])
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU)")
+    args = p.parse_args(argv)
+    if args.threads: torch.set_num_threads(args.threads)
+    device = get_device(args.device)
+    print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}")
+
+    paper = DECGAN(Config.preset_of("paper"))
+    print("parameters, paper preset (64x64, width 1, K=7, RGB):")
+    for name in ("E1", "E2", "G1", "G2", "D"):
+        print(f"  {name:3s} {count_parameters(getattr(paper, name)):>10,d}")
+    print(f"  all {count_parameters(paper):>10,d}")
+
+    print(f"full G+D step (forward+backward+Adam, pool on), median of {args.repeats} after {args.warmup} warm-up:")
+    for preset in args.presets:
+        for assoc in args.association:
+            cfg = Config.preset_of(preset, association=assoc, device=args.device)
+            bs = args.batch_size or 16
+            flops = step_flops(cfg, batch_size=bs, device=device)
+            t, c = step_time(cfg, batch_size=bs, device=device, warmup=args.warmup, repeats=args.repeats)
+            med = statistics.median(t)
+            print(f"  {preset:5s} {cfg.image_size}x{cfg.image_size} width {cfg.width:<4} batch {bs:3d} "
+                  f"association {assoc:10s} {flops / 1e9:7.1f} GFLOP/step | wall median {med:7.3f} s "
+                  f"(min {min(t):.3f}, max {max(t):.3f}) = {flops / med / 1e9:6.1f} GFLOP/s | "
+                  f"process CPU median {statistics.median(c):7.3f} s")
+
+
+if __name__ == "__main__":
+    main()

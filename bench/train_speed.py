@@ -1,0 +1,76 @@
+"""Seconds per training step and images/s of `decgan.train`'s step, per model and preset, on this machine.
+
+    .venv/bin/python bench/train_speed.py                      # demo and paper presets, both models, CPU
+    .venv/bin/python bench/train_speed.py --presets demo --models decgan --steps 20 --batch-size 16
+    .venv/bin/python bench/train_speed.py --memory-format both # channels_last vs NCHW, interleaved
+
+It times the step exactly as `train` runs it (`make_run`: the model's step function with its optimisers and pool,
+under the run's precision), on random batches already on the device, after warm-up steps; each row reports the
+median over timed steps (CUDA: synchronised). Timings on shared cores swing: compare rows of one run only.
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+from decgan.core import N_EXPRESSIONS, Config, get_device
+from decgan.train import Dist, _channels_last, make_run
+
+
+def random_batch(cfg: Config, device: torch.device, generator: torch.Generator) -> dict:
+    n, s = cfg.batch_size, cfg.image_size
+    img = lambda: torch.rand(n, cfg.channels, s, s, generator=generator, device=device) * 2 - 1
+    lab = lambda: torch.randint(0, N_EXPRESSIONS, (n,), generator=generator, device=device)
+    return {"x": img(), "y": lab(), "ref": img(), "t": lab()}
+
+
+def time_steps(cfg: Config, device: torch.device, *, steps: int, warmup: int) -> list[float]:
+    "Wall seconds of each timed step of `cfg`'s training step (after `warmup` untimed ones)."
+    torch.manual_seed(cfg.seed)
+    run = make_run(cfg, device, Dist(), image_shape=(cfg.channels, cfg.image_size, cfg.image_size))
+    gen = torch.Generator(device=device).manual_seed(0)
+    times = []
+    for i in range(warmup + steps):
+        batch = random_batch(cfg, device, gen)
+        if cfg.channels_last: batch = _channels_last(batch)
+        if device.type == "cuda": torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        run.step(batch, i)
+        if device.type == "cuda": torch.cuda.synchronize()
+        if i >= warmup: times.append(time.perf_counter() - t0)
+    return times
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--presets", nargs="+", default=["demo", "paper"])
+    p.add_argument("--models", nargs="+", default=["decgan", "icgan"])
+    p.add_argument("--steps", type=int, default=5, help="timed steps per row")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
+    p.add_argument("--width", type=float, default=None, help="default: the preset's")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--memory-format", choices=["config", "nchw", "channels_last", "both"], default="config")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    args = p.parse_args(argv)
+    if args.threads: torch.set_num_threads(args.threads)
+    device = get_device(args.device)
+    formats = {"config": [None], "nchw": [False], "channels_last": [True], "both": [False, True]}[args.memory_format]
+    print(f"device {device} | torch {torch.__version__} | {torch.get_num_threads()} threads | "
+          f"{args.warmup} warm-up + {args.steps} timed steps per row (median)")
+    print(f"{'model':8} {'preset':7} {'size':>4} {'width':>5} {'batch':>5} {'layout':>13} {'s/step':>8} {'images/s':>9}")
+    for preset in args.presets:
+        for model in args.models:
+            for cl in formats:
+                over = {k: v for k, v in dict(batch_size=args.batch_size, width=args.width, channels_last=cl).items()
+                        if v is not None}
+                cfg = Config.preset_of(preset, model=model, steps=args.warmup + args.steps, **over)
+                t = statistics.median(time_steps(cfg, device, steps=args.steps, warmup=args.warmup))
+                layout = "channels_last" if cfg.channels_last else "nchw"
+                print(f"{model:8} {preset:7} {cfg.image_size:>4} {cfg.width:>5} {cfg.batch_size:>5} {layout:>13} "
+                      f"{t:>8.3f} {cfg.batch_size / t:>9.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

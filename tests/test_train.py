@@ -1,0 +1,137 @@
+"""Process-level tests of the training chapter (nbs/06_train.ipynb, decgan.train): papermill runs of the notebook,
+the command line, resuming bit for bit across processes, SIGINT/SIGTERM, and two-process DistributedDataParallel
+on the CPU (Gloo). Everything runs tiny: 32 px, quarter width, batch 4, a 3-subject synthetic set."""
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from decgan.core import load_checkpoint
+from decgan.train import fingerprint, load_model, synth_tree
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "nbs" / "06_train.ipynb"
+HANG_GUARD_S = 900  # only so that a broken build cannot hang CI forever; no test asserts a duration
+TINY = ["--batch-size", "4", "--synth-subjects", "3", "--device", "cpu", "--log-every", "1", "--sample-every", "5",
+        "--ckpt-every", "5"]
+
+
+def _env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "IN_TEST"}  # IN_TEST would make the notebook ignore -p
+    env.update(OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+def _run(args, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=HANG_GUARD_S, **kw)
+
+
+def _ok(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
+    return p
+
+
+def cli(*flags) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "-m", "decgan.train", *TINY, *map(str, flags)])
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory) -> Path:
+    "One tiny synthetic CK+-format tree shared by every run of this file."
+    return synth_tree(tmp_path_factory.mktemp("data") / "synth", n_subjects=3)
+
+
+def csv_steps(run_dir: Path) -> list[int]:
+    with open(run_dir / "losses.csv", newline="") as f:
+        return [int(r["step"]) for r in csv.DictReader(f)]
+
+
+def same_weights(a: Path, b: Path) -> None:
+    na, nb = load_checkpoint(a)["state"]["nets"], load_checkpoint(b)["state"]["nets"]
+    assert na.keys() == nb.keys()
+    diff = [k for k in na if not torch.equal(na[k], nb[k])]
+    assert not diff, f"{len(diff)} tensors differ, e.g. {diff[:3]}"
+
+
+# --- papermill: the notebook is the user interface --------------------------------------------------------------
+@pytest.mark.parametrize("model", ["decgan", "icgan"])
+def test_papermill_smoke_and_resume(model, synth, tmp_path):
+    out = tmp_path / "run"
+
+    def papermill(steps, resume):
+        return _ok(_run([sys.executable, "-m", "papermill", str(NOTEBOOK), str(tmp_path / f"executed-{steps}.ipynb"),
+                         "-p", "model", model, "-p", "steps", str(steps), "-p", "batch_size", "3",
+                         "-p", "synth_subjects", "3", "-p", "data_root", str(synth), "-p", "out_dir", str(out),
+                         "-p", "device", "cpu", "-p", "resume", str(resume), "--log-output"]))
+
+    papermill(4, False)
+    ck = load_checkpoint(out / "checkpoint.pt", model=model, preset="demo")
+    assert ck["step"] == 4
+    assert ck["config"].batch_size == 3  # the -p values reached the run
+    assert (out / "samples.png").stat().st_size > 0 and list((out / "tb").glob("events.out.tfevents.*"))
+    papermill(6, True)  # resumable from papermill
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 6
+    assert csv_steps(out) == [6]  # log_every 25 (demo preset): one row, at the last step
+    net, cfg = load_model(out / "checkpoint.pt")
+    assert not net.training and cfg.model == model
+
+
+# --- resuming across processes is exact ---------------------------------------------------------------------------
+@pytest.mark.parametrize("model", ["decgan", "icgan"])
+def test_resume_is_bitwise(model, synth, tmp_path):
+    common = ["--model", model, "--steps", 10, "--data-root", synth]
+    _ok(cli(*common, "--out-dir", tmp_path / "straight"))
+    p = _ok(cli(*common, "--out-dir", tmp_path / "split", "--stop-at", 5))
+    assert "paused at step 5 of 10" in p.stdout
+    assert load_checkpoint(tmp_path / "split" / "checkpoint.pt")["step"] == 5
+    _ok(cli(*common, "--out-dir", tmp_path / "split", "--resume"))
+    same_weights(tmp_path / "straight" / "checkpoint.pt", tmp_path / "split" / "checkpoint.pt")
+    assert csv_steps(tmp_path / "split") == list(range(1, 11))  # the CSV continues without gaps or repeats
+
+
+# --- SIGINT / SIGTERM save and exit cleanly ---------------------------------------------------------------------
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_saves_and_exits_cleanly(sig, synth, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "decgan.train", *TINY, "--steps", "100000", "--data-root", str(synth),
+                             "--out-dir", str(out)], cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + HANG_GUARD_S
+    while not ((out / "losses.csv").is_file() and len(csv_steps(out)) >= 2):  # training is under way
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "training never started"
+        time.sleep(0.2)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=HANG_GUARD_S)
+    assert proc.returncode == 0, stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert f"stopped by {sig.name}" in stdout
+    step = load_checkpoint(out / "checkpoint.pt")["step"]
+    assert 2 <= step < 100000
+    # and the run continues from there
+    p = _ok(cli("--steps", step + 2, "--data-root", synth, "--out-dir", out, "--resume"))
+    assert f"steps {step} -> {step + 2}" in p.stdout and load_checkpoint(out / "checkpoint.pt")["step"] == step + 2
+
+
+# --- DistributedDataParallel: two Gloo processes on the CPU -------------------------------------------------------
+@pytest.mark.parametrize("model", ["decgan", "icgan"])
+def test_ddp_two_processes_keep_identical_weights(model, synth, tmp_path):
+    out = tmp_path / "ddp"
+    p = _ok(_run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                  "-m", "decgan.train", *TINY, "--model", model, "--steps", "4", "--data-root", str(synth),
+                  "--out-dir", str(out)]))
+    assert p.stdout.count("finished: step 4 of 4") == 1  # only rank 0 reports
+    ck = load_checkpoint(out / "checkpoint.pt")
+    state = ck["state"]
+    assert len(state["fingerprints"]) == 2 and len(set(state["fingerprints"])) == 1  # both ranks, same weights
+    net, _ = load_model(out / "checkpoint.pt")
+    assert fingerprint(net) == state["fingerprints"][0]  # ... and they are the saved ones
+    r0, r1 = (r["rng"]["sampler"] for r in state["ranks"])
+    assert not torch.equal(r0, r1)  # each rank draws its own batches
+    assert csv_steps(out) == [1, 2, 3, 4]  # one writer
