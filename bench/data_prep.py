@@ -15,6 +15,7 @@ Run:  .venv/bin/python bench/data_prep.py [--n 5000] [--mtcnn-n 500] [--device a
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -42,7 +43,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     dev = get_device(args.device)
     base = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="decgan-bench-"))
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {dev}, trees under {base}")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, CPUs {os.cpu_count()}, device {dev}, "
+          f"load average {os.getloadavg()[0]:.1f} at start, trees under {base}")
     try:
         tree = base / f"rafdb{args.n}"
         if not (tree / "EmoLabel" / "list_patition_label.txt").is_file():
@@ -94,6 +96,7 @@ def main(argv=None):
         print(f"\ncached set: {len(p)} images, {mb:.1f} MiB uint8; cache hit (listing + key + torch.load) {t_hit:.2f} s; "
               f"to {dev} (DeviceData) {t_dev:.2f} s; total {t_hit + t_dev:.2f} s")
         print(f"DeviceData.sample(16, balanced=True) on {dev}: {t_b * 1e3:.2f} ms per batch")
+        print(f"load average {os.getloadavg()[0]:.1f} at the end (timings on a shared machine swing with it)")
     finally:
         if args.root is None: shutil.rmtree(base, ignore_errors=True)
 

@@ -6,7 +6,9 @@
 
 It times the step exactly as `train` runs it (`make_run`: the model's step function with its optimisers and pool,
 under the run's precision), on random batches already on the device, after warm-up steps; each row reports the
-median over timed steps (CUDA: synchronised). Timings on shared cores swing: compare rows of one run only.
+median over timed steps (CUDA: synchronised), and the process CPU seconds per step: with one thread
+(`--threads 1`) that is close to what the step costs on an idle core even when other jobs share the machine.
+Wall timings on shared cores swing: compare rows of one run only.
 """
 import argparse
 import statistics
@@ -25,21 +27,21 @@ def random_batch(cfg: Config, device: torch.device, generator: torch.Generator) 
     return {"x": img(), "y": lab(), "ref": img(), "t": lab()}
 
 
-def time_steps(cfg: Config, device: torch.device, *, steps: int, warmup: int) -> list[float]:
-    "Wall seconds of each timed step of `cfg`'s training step (after `warmup` untimed ones)."
+def time_steps(cfg: Config, device: torch.device, *, steps: int, warmup: int) -> tuple[list[float], list[float]]:
+    "(wall seconds, process CPU seconds) of each timed step of `cfg`'s training step (after `warmup` untimed ones)."
     torch.manual_seed(cfg.seed)
     run = make_run(cfg, device, Dist(), image_shape=(cfg.channels, cfg.image_size, cfg.image_size))
     gen = torch.Generator(device=device).manual_seed(0)
-    times = []
+    times, cpu = [], []
     for i in range(warmup + steps):
         batch = random_batch(cfg, device, gen)
         if cfg.channels_last: batch = _channels_last(batch)
         if device.type == "cuda": torch.cuda.synchronize()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run.step(batch, i)
         if device.type == "cuda": torch.cuda.synchronize()
-        if i >= warmup: times.append(time.perf_counter() - t0)
-    return times
+        if i >= warmup: times.append(time.perf_counter() - t0); cpu.append(time.process_time() - c0)
+    return times, cpu
 
 
 def main(argv=None):
@@ -59,17 +61,19 @@ def main(argv=None):
     formats = {"config": [None], "nchw": [False], "channels_last": [True], "both": [False, True]}[args.memory_format]
     print(f"device {device} | torch {torch.__version__} | {torch.get_num_threads()} threads | "
           f"{args.warmup} warm-up + {args.steps} timed steps per row (median)")
-    print(f"{'model':8} {'preset':7} {'size':>4} {'width':>5} {'batch':>5} {'layout':>13} {'s/step':>8} {'images/s':>9}")
+    print(f"{'model':8} {'preset':7} {'size':>4} {'width':>5} {'batch':>5} {'layout':>13} {'s/step':>8} {'images/s':>9} "
+          f"{'cpu s/step':>10}")
     for preset in args.presets:
         for model in args.models:
             for cl in formats:
                 over = {k: v for k, v in dict(batch_size=args.batch_size, width=args.width, channels_last=cl).items()
                         if v is not None}
                 cfg = Config.preset_of(preset, model=model, steps=args.warmup + args.steps, **over)
-                t = statistics.median(time_steps(cfg, device, steps=args.steps, warmup=args.warmup))
+                wall, cpu = time_steps(cfg, device, steps=args.steps, warmup=args.warmup)
+                t, c = statistics.median(wall), statistics.median(cpu)
                 layout = "channels_last" if cfg.channels_last else "nchw"
                 print(f"{model:8} {preset:7} {cfg.image_size:>4} {cfg.width:>5} {cfg.batch_size:>5} {layout:>13} "
-                      f"{t:>8.3f} {cfg.batch_size / t:>9.1f}", flush=True)
+                      f"{t:>8.3f} {cfg.batch_size / t:>9.1f} {c:>10.3f}", flush=True)
 
 
 if __name__ == "__main__":

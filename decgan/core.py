@@ -18,9 +18,9 @@ import torch
 
 # %% auto #0
 __all__ = ['EXPRESSIONS', 'N_EXPRESSIONS', 'SHORT_NAMES', 'DATASET_CODES', 'DROPPED', 'MODELS', 'DATASETS', 'ASSOCIATIONS',
-           'PRESETS', 'CHECKPOINT_FORMAT', 'expression_index', 'expression_name', 'label_from_code', 'code_from_label',
-           'Config', 'get_device', 'seed_everything', 'atomic_path', 'CheckpointError', 'save_checkpoint',
-           'load_checkpoint']
+           'CONDITIONS', 'PRESETS', 'CHECKPOINT_FORMAT', 'expression_index', 'expression_name', 'label_from_code',
+           'code_from_label', 'Config', 'get_device', 'seed_everything', 'atomic_path', 'CheckpointError',
+           'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #f229d1c8
 EXPRESSIONS: tuple[str, ...] = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
@@ -84,6 +84,7 @@ def code_from_label(dataset: str, label: int) -> int:
 MODELS = ("decgan", "icgan")
 DATASETS = ("synth", "ckplus", "rafdb", "folder")
 ASSOCIATIONS = ("none", "expression", "identity", "both")
+CONDITIONS = ("reference", "onehot")
 
 
 @dataclass
@@ -108,6 +109,7 @@ class Config:
     lambda_walker: float = 1.0
     lambda_visit: float = 0.1
     association: str = "expression"  # 'none' | 'expression' | 'identity' | 'both'
+    condition: str = "reference"     # G1's label l in training: softmax(E2(reference face)) or one-hot target
     pool_size: int = 50              # history pool slots per target expression; 0 switches the pool off
     # optimisation
     lr: float = 2e-4
@@ -128,7 +130,7 @@ class Config:
     compile: bool = False
 
     def __post_init__(self):
-        for name, allowed in (("model", MODELS), ("dataset", DATASETS), ("association", ASSOCIATIONS),
+        for name, allowed in (("model", MODELS), ("dataset", DATASETS), ("association", ASSOCIATIONS), ("condition", CONDITIONS),
                               ("preset", tuple(PRESETS)), ("align", ("auto", "landmarks", "mtcnn", "none"))):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"Config.{name}={getattr(self, name)!r}; expected one of {', '.join(allowed)}")

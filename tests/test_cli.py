@@ -94,6 +94,7 @@ def test_like_reference(files):
     (["--intensity", "1.5", "--to", "sad"], 2, "expected a number in [0, 1]"),
     ([], 2, "one of the arguments --to --like --grid is required"),
     (["--to", "sad", "--like", "x.png"], 2, "not allowed with argument"),
+    (["--to", "sad", "--device", "nonsense"], 2, "--device nonsense"),
 ])
 def test_usage_and_expression_errors(files, args, code, message):
     got, summary, err = run(files / "astronaut.png", *args, "--checkpoint", files / "demo.pt", "-o", files / "never")

@@ -1,0 +1,69 @@
+"""bench/throughput.py runs end to end on the CPU at a tiny size and prints a table that parses: both training paths
+(plain DataLoader loop and decgan.train's step) and every ablation row, with finite positive speeds, FLOP counts by
+hand and by FlopCounterMode that agree, and a loss comparison of the two paths within its tolerance.
+It checks that the benchmark works, never how fast anything is."""
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HANG_GUARD_S = 900  # only so that a broken build cannot hang CI forever; no test asserts a duration
+TINY = ["--cpu-small", "--device", "cpu", "--size", "16", "--width", "0.125", "--batch", "4", "--steps", "2",
+        "--warmup", "1", "--check-steps", "2", "--images", "24", "--workers", "1", "--matmul-n", "256", "--ablate"]
+
+
+@pytest.fixture(scope="module")
+def output() -> str:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / "throughput.py"), *TINY], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
+    return p.stdout
+
+
+def number(cell: str) -> float:
+    return float(cell.rstrip("x%")) / (100 if cell.endswith("%") else 1)
+
+
+def table(text: str) -> list[dict]:
+    lines = [l for l in text.splitlines() if l.startswith("|") and not set(l) <= set("|-")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (c.strip() for c in l.strip("|").split("|")))) for l in lines[1:]]
+
+
+def test_table_rows_parse_and_are_finite(output):
+    rows = table(output)
+    paths = [r["path"] for r in rows]
+    assert paths[:2] == ["plain", "ours"], paths
+    assert paths[2:] == ["ours -channels_last", "ours -device_data"], paths  # amp and fused act on CUDA only
+    for r in rows:
+        assert int(r["batch"]) == 4
+        for col in ("ms/step", "images/s", "images/s (window)", "TFLOP/s", "of matmul", "vs plain"):
+            v = number(r[col])
+            assert math.isfinite(v) and v > 0, (r["path"], col, r[col])
+        assert math.isclose(number(r["images/s"]), 4 / (number(r["ms/step"]) / 1e3), rel_tol=1e-2)
+    assert number(rows[0]["vs plain"]) == 1.0
+    ratio = re.search(r"ratio ours/plain at batch 4: ([0-9.]+)x", output)
+    assert ratio and math.isfinite(float(ratio.group(1))) and float(ratio.group(1)) > 0
+
+
+def test_matmul_rate_and_flop_counts(output):
+    rate = float(re.search(r"matmul rate \(float32\): ([0-9.e+-]+) TFLOP/s", output).group(1))
+    assert math.isfinite(rate) and rate > 0
+    paper = re.search(r"full step ([0-9.]+) \| ([0-9.]+) GFLOP", output)
+    assert paper, output
+    hand, counted = map(float, paper.groups())
+    assert hand > 0 and math.isclose(hand, counted, rel_tol=1e-3)
+    small = re.search(r"at this run's size: by hand ([0-9.]+) \| counted ([0-9.]+) GFLOP", output)
+    assert small and float(small.group(1)) > 0 and math.isclose(*map(float, small.groups()), rel_tol=1e-2)
+
+
+def test_losses_of_both_paths_agree(output):
+    m = re.search(r"max relative difference ([0-9.e+-]+|nan|inf) .*tolerance ([0-9.e+-]+) \(float32\): (\w+)", output)
+    assert m, output
+    assert math.isfinite(float(m.group(1))) and m.group(3) == "ok", m.group(0)
