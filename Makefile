@@ -58,7 +58,8 @@ readme: $(STAMP)
 
 # the main job: train DECGAN then IcGAN headless on the embedded synthetic data, then evaluate and draw the figures
 # (papermill runs nbs/06_train.ipynb once per model with its embedded defaults -- executed notebooks, checkpoints,
-#  losses, TensorBoard logs and sample grids land in $(DEMO_OUT); resume=True makes a rerun continue, not restart --
+#  losses, TensorBoard logs and sample grids land in $(DEMO_OUT), the last grid of each model is copied to
+#  figures/demo_samples_<model>.png; resume=True makes a rerun continue, not restart --
 #  then nbs/08_figures.ipynb evaluates both checkpoints (decgan.evaluate's results table) and redraws Figs 3-5 into figures/)
 demo: $(STAMP)
 	@mkdir -p $(DEMO_OUT)
@@ -67,6 +68,7 @@ demo: $(STAMP)
 	  $(BIN)/papermill -k python3 -l python --no-progress-bar --log-output nbs/06_train.ipynb \
 	    $(DEMO_OUT)/06_train_$$model.ipynb -p model $$model -p data_root $(abspath $(DEMO_OUT))/synth \
 	    -p out_dir $(abspath $(DEMO_OUT))/$$model -p resume True || exit 1; \
+	  cp $(DEMO_OUT)/$$model/samples.png figures/demo_samples_$$model.png; \
 	done
 	@if [ -f nbs/08_figures.ipynb ]; then \
 	  echo ">> evaluation and figures: nbs/08_figures.ipynb -> $(DEMO_OUT)/08_figures.ipynb"; \

@@ -7,8 +7,8 @@
 Part 1 times one 512x512 photo (`skimage.data.astronaut()`) `--repeats` times after a warm-up call (the model is
 cached after the first call, as in a folder run): detection (MTCNN), alignment, the networks (E2 on the source,
 E1 + G1), paste-back, and the whole `synthesize` call; it prints the median of each.
-Part 2 writes `--photos` different 512x512 photos of her (random crop, zoom, flip and brightness of the
-original) into a temporary folder and runs the command on the folder in-process (`decgan.cli.main`: reading,
+Part 2 writes `--photos` different 512x512 photos of her (random crop around her face, zoom, flip and
+brightness of the original) into a temporary folder and runs the command on the folder in-process (`decgan.cli.main`: reading,
 detection, synthesis, paste-back and writing PNGs), then prints wall seconds per photo and per face written.
 Speed does not depend on training, so an untrained checkpoint of the preset is made when none is given.
 Timings on shared cores swing by 2-5x: compare numbers of one run only.
@@ -64,13 +64,15 @@ def stage_times(photo: np.ndarray, checkpoint, device, repeats: int) -> dict:
     return {k: statistics.median(v) for k, v in rows.items()}
 
 
-def variants(photo: np.ndarray, n: int, seed: int = 0):
-    "`n` different 512x512 photos made from `photo`: random crop and zoom, flip, brightness."
+def variants(photo: np.ndarray, n: int, *, face_box, seed: int = 0):
+    "`n` different 512x512 photos made from `photo`: random crop (always holding `face_box`) and zoom, flip, brightness."
     rng = np.random.default_rng(seed)
     h, w = photo.shape[:2]
+    fx0, fy0, fx1, fy1 = (int(v) for v in face_box)
     for i in range(n):
         side = int(rng.uniform(0.6, 1.0) * min(h, w))
-        y0, x0 = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
+        x0 = rng.integers(max(0, fx1 - side), min(fx0, w - side) + 1)
+        y0 = rng.integers(max(0, fy1 - side), min(fy0, h - side) + 1)
         im = Image.fromarray(photo[y0:y0 + side, x0:x0 + side]).resize((512, 512), Image.Resampling.BILINEAR)
         a = np.asarray(im).astype(np.float32) * rng.uniform(0.7, 1.2)
         a = np.clip(a, 0, 255).astype(np.uint8)
@@ -100,9 +102,10 @@ def main():
     if a.photos:
         folder, out = tmp / "photos", tmp / "out"
         folder.mkdir()
-        for i, im in enumerate(variants(photo, a.photos)): Image.fromarray(im).save(folder / f"p{i:03d}.png")
+        box = find_faces(photo, device=dev)[0].box
+        for i, im in enumerate(variants(photo, a.photos, face_box=box)): Image.fromarray(im).save(folder / f"p{i:03d}.png")
         t0 = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()) as buf:
+        with contextlib.redirect_stdout(io.StringIO()) as buf, contextlib.redirect_stderr(io.StringIO()):
             code = cli_main(["synthesize", str(folder), "--to", "happy", "--checkpoint", str(ckpt), "-o", str(out),
                              "--device", a.device])
         wall = time.perf_counter() - t0

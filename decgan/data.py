@@ -21,15 +21,15 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from .core import (EXPRESSIONS, N_EXPRESSIONS, atomic_path, expression_index, expression_name, get_device,
+from .core import (ALIGN_TEMPLATE, ALIGN_WEIGHTS, landmarks68_to_5, similarity_transform, template_5pt,
+                         EXPRESSIONS, N_EXPRESSIONS, atomic_path, expression_index, expression_name, get_device,
                          label_from_code)
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'MAX_PIXELS', 'MIN_SIDE', 'CROP_SIZE', 'LANDMARK_WEIGHTS', 'MIN_FACE_SIZE', 'LAYOUTS',
-           'CACHE_DIRNAME', 'CACHE_FORMAT', 'ALIGN_MODES', 'SPLITS', 'BadImage', 'load_image', 'template_5pt',
-           'similarity_transform', 'apply_affine', 'invert_affine', 'align_face', 'center_crop', 'landmarks68_to_5',
-           'read_ckplus_landmarks', 'read_rafdb_landmarks', 'Face', 'detect_all_faces', 'detect_faces', 'LayoutError',
-           'Prepared', 'prepare', 'to_unit_range', 'from_unit_range', 'DeviceData']
+__all__ = ['IMAGE_EXTENSIONS', 'MAX_PIXELS', 'MIN_SIDE', 'CROP_SIZE', 'MIN_FACE_SIZE', 'LAYOUTS', 'CACHE_DIRNAME', 'CACHE_FORMAT',
+           'ALIGN_MODES', 'SPLITS', 'BadImage', 'load_image', 'apply_affine', 'invert_affine', 'align_face',
+           'center_crop', 'read_ckplus_landmarks', 'read_rafdb_landmarks', 'Face', 'detect_all_faces', 'detect_faces',
+           'LayoutError', 'Prepared', 'prepare', 'to_unit_range', 'from_unit_range', 'DeviceData']
 
 # %% ../nbs/01_data.ipynb #35a5070c
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
@@ -98,40 +98,7 @@ def load_image(path, *, max_pixels: int = MAX_PIXELS, exif_transpose: bool = Tru
         raise BadImage(path, f"truncated or corrupt image ({type(e).__name__}: {e})") from None
 
 # %% ../nbs/01_data.ipynb #2daf1b3c
-_TEMPLATE_UNIT = np.array([[0.35, 0.40],     # eye on the image's left (the subject's right eye)
-                           [0.65, 0.40],     # other eye
-                           [0.50, 0.575],    # nose tip
-                           [0.375, 0.735],   # mouth corner on the image's left
-                           [0.625, 0.735]])  # other mouth corner
 CROP_SIZE = 256   # the paper's crop side, before resizing to the network's input size
-LANDMARK_WEIGHTS = (1.0, 1.0, 1.0, 0.25, 0.25)   # mouth corners move with the expression: they count less
-
-
-def template_5pt(size: int = CROP_SIZE) -> np.ndarray:
-    "The canonical 5 landmarks (left eye, right eye, nose, left and right mouth corner) in a `size`×`size` crop."
-    return _TEMPLATE_UNIT * size - 0.5
-
-
-def similarity_transform(src_pts, dst_pts, weights=None) -> np.ndarray:
-    "The 2×3 matrix of the (weighted) least-squares similarity (rotation, scale, shift; no reflection) taking `src_pts` to `dst_pts`."
-    src, dst = np.asarray(src_pts, np.float64), np.asarray(dst_pts, np.float64)
-    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
-        raise ValueError(f"similarity_transform: expected two N×2 point sets with N >= 2, got {src.shape} and {dst.shape}")
-    if not (np.isfinite(src).all() and np.isfinite(dst).all()):
-        raise ValueError("similarity_transform: points contain NaN or infinity")
-    w = np.ones(len(src)) if weights is None else np.asarray(weights, np.float64).reshape(-1)
-    if w.shape != (len(src),) or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"similarity_transform: expected {len(src)} non-negative weights, got {weights!r}")
-    w = w / w.sum()
-    ms, md = w @ src, w @ dst
-    xs, xd = src - ms, dst - md
-    var = w @ (xs ** 2).sum(1)
-    if var < 1e-12: raise ValueError("similarity_transform: the source points are all the same point")
-    u, d, vt = np.linalg.svd((xd * w[:, None]).T @ xs)
-    s = np.array([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
-    rot = u @ np.diag(s) @ vt
-    scale = (d * s).sum() / var
-    return np.hstack([scale * rot, (md - scale * rot @ ms)[:, None]])
 
 
 def apply_affine(matrix, pts) -> np.ndarray:
@@ -170,7 +137,7 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def align_face(image: np.ndarray, landmarks5, *, size: int = 64, crop_size: int = CROP_SIZE,
-               weights=LANDMARK_WEIGHTS) -> tuple[np.ndarray, np.ndarray]:
+               weights=ALIGN_WEIGHTS) -> tuple[np.ndarray, np.ndarray]:
     "Align `image` (H×W×3 uint8) so that `landmarks5` land on `template_5pt`; returns (size×size×3 uint8, 2×3 original→aligned matrix)."
     m_crop = similarity_transform(landmarks5, template_5pt(crop_size), weights)
     crop = _warp(np.ascontiguousarray(image), m_crop, crop_size)
@@ -188,13 +155,6 @@ def center_crop(image: np.ndarray, *, size: int = 64) -> tuple[np.ndarray, np.nd
     return _resize(square, size), (_resize_matrix(side, size) @ shift)[:2]
 
 # %% ../nbs/01_data.ipynb #d16f17ed
-def landmarks68_to_5(pts68) -> np.ndarray:
-    "Reduce 68 iBUG landmarks to 5 (left eye centre, right eye centre, nose tip, left and right mouth corner)."
-    p = np.asarray(pts68, np.float64)
-    if p.shape != (68, 2): raise ValueError(f"expected 68×2 landmarks, got shape {p.shape}")
-    return np.stack([p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]])
-
-
 def _read_points(path, n: int, *, exact: bool) -> np.ndarray:
     "The first `n` lines of `path` as n×2 floats (all lines when `exact`); `ValueError` naming the file otherwise."
     try:
@@ -685,7 +645,7 @@ def prepare(dataset: str, root, *, size: int = 64, split: str = "train", align: 
     root = _check_args(dataset, root, split=split, align=align, size=size)
     listing = _LISTERS[dataset](root, split=split, align=align, test_fraction=test_fraction, split_seed=split_seed)
     settings = dict(format=CACHE_FORMAT, dataset=dataset, split=split, size=int(size), align=align, crop_size=crop_size,
-                    template=_TEMPLATE_UNIT.round(6).tolist(), weights=list(LANDMARK_WEIGHTS), max_pixels=max_pixels,
+                    template=ALIGN_TEMPLATE.round(6).tolist(), weights=list(ALIGN_WEIGHTS), max_pixels=max_pixels,
                     test_fraction=test_fraction, split_seed=split_seed, min_face_size=MIN_FACE_SIZE)
     settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     key = _cache_key(listing, settings_hash, root)

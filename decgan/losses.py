@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from .core import N_EXPRESSIONS, Config
-from .models import DECGAN, frozen, one_hot
+from .models import DECGAN, frozen, memory_format_of, one_hot
 from .associative import association_loss
 
 # %% auto #0
@@ -100,10 +100,12 @@ def discriminator_objective(net: DECGAN, batch: dict, cfg: Config, *, fakes: tor
     fake_labels = batch["t"] if fake_labels is None else fake_labels
     fakes = fakes.detach()
     if pool is not None: fakes, fake_labels = pool.push_and_sample(fakes, fake_labels)
-    n = batch["x"].shape[0]
-    # one D pass over real and fake together (D has no batch statistics, so this equals two passes)
-    logits = net.D(torch.cat([batch["x"], fakes.to(batch["x"].dtype)]),
-                   one_hot(torch.cat([batch["y"], fake_labels]), k))
+    x = batch["x"]
+    n = x.shape[0]
+    # one D pass over real and fake together (D has no batch statistics, so this equals two passes); the fakes
+    # join in x's dtype and layout, so a channels_last batch stays channels_last (a no-op when they agree)
+    fakes = fakes.to(dtype=x.dtype, memory_format=memory_format_of(x))
+    logits = net.D(torch.cat([x, fakes]), one_hot(torch.cat([batch["y"], fake_labels]), k))
     real_logits, fake_logits = logits[:n], logits[n:]
     loss, logs = d_adversarial_loss(real_logits, fake_logits)
     loss = cfg.lambda_adv * loss
@@ -114,7 +116,8 @@ def discriminator_objective(net: DECGAN, batch: dict, cfg: Config, *, fakes: tor
 class HistoryPool:
     "Per-expression pool of generated (image, label) pairs: fill, then replace at random with p = 1/2."
     def __init__(self, size: int, *, n_expressions: int = N_EXPRESSIONS, image_shape: tuple = (3, 64, 64),
-                 device: str | torch.device = "cpu", seed: int = 0, dtype: torch.dtype = torch.float32):
+                 device: str | torch.device = "cpu", seed: int = 0, dtype: torch.dtype = torch.float32,
+                 memory_format: torch.memory_format | None = None):
         if size < 0: raise ValueError(f"HistoryPool size={size}: must be >= 0 (0 switches the pool off)")
         self.size, self.n_expressions, self.image_shape = int(size), int(n_expressions), tuple(image_shape)
         self.device = torch.device(device)
@@ -122,17 +125,32 @@ class HistoryPool:
         self.generator.manual_seed(seed)
         slots = self.n_expressions * self.size
         self._scratch = slots  # index of the spare row that absorbs writes that must not happen
+        self._follow = memory_format is None
+        self._layout = torch.contiguous_format if memory_format is None else memory_format
         self.images = torch.zeros((slots + 1, *self.image_shape), dtype=dtype, device=self.device)
+        if len(self.image_shape) == 3: self.images = self.images.contiguous(memory_format=self._layout)
         self.labels = torch.full((slots + 1,), -1, dtype=torch.int64, device=self.device)
         self.counts = torch.zeros(self.n_expressions, dtype=torch.int64, device=self.device)
+
+    def _follow_layout(self, fmt: torch.memory_format) -> None:
+        "Re-lay the store out in `fmt` when it follows the pushed images and they arrive in another layout."
+        if not self._follow or fmt == self._layout: return
+        if self.images.is_cuda and torch.cuda.is_current_stream_capturing():
+            raise RuntimeError(f"HistoryPool: images arrive as {fmt} but the pool stores {self._layout}; re-laying the "
+                               "store out cannot be captured in a CUDA graph. Push one batch before capturing, or build "
+                               f"the pool with memory_format={fmt}")
+        self.images = self.images.contiguous(memory_format=fmt)
+        self._layout = fmt
 
     def push_and_sample(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         "Store this batch of generated (images, int labels) and return the (images, labels) to train D on."
         if self.size == 0: return images, labels
         if tuple(images.shape[1:]) != self.image_shape:
             raise ValueError(f"HistoryPool holds images of shape {self.image_shape}, got {tuple(images.shape[1:])}")
+        fmt = memory_format_of(images)
+        self._follow_layout(fmt)
         n, dev = images.shape[0], self.device
-        new = images.detach()
+        new = images.detach().to(self.images.dtype)
         oh = one_hot(labels, self.n_expressions, dtype=torch.int64)             # (n, K)
         rank = ((oh.cumsum(0) - oh) * oh).sum(1)                                # earlier same-label images in batch
         pos = self.counts[labels] + rank                                       # position in the label's bank
@@ -143,7 +161,7 @@ class HistoryPool:
         base = labels * self.size
         # 1. fill writes: each at its own free slot
         idx = torch.where(filling, base + pos.clamp(max=self.size - 1), self._scratch)
-        self.images.index_copy_(0, idx, new.to(self.images.dtype))
+        self.images.index_copy_(0, idx, new)
         self.labels.index_copy_(0, idx, labels)
         # 2. reads of the stored pairs to hand back
         rep = base + slot
@@ -153,19 +171,19 @@ class HistoryPool:
         order = torch.arange(n, device=dev)
         overwritten = ((rep[None, :] == rep[:, None]) & replacing[None, :] & (order[None, :] > order[:, None])).any(1)
         idx = torch.where(replacing & ~overwritten, rep, self._scratch)
-        self.images.index_copy_(0, idx, new.to(self.images.dtype))
+        self.images.index_copy_(0, idx, new)
         self.labels.index_copy_(0, idx, labels)
-        self.counts = (self.counts + oh.sum(0)).clamp(max=self.size)
+        self.counts.add_(oh.sum(0)).clamp_(max=self.size)                      # in place: CUDA-graph safe
         out_images = torch.where(replacing[:, None, None, None], old_images.to(images.dtype), images)
-        return out_images, torch.where(replacing, old_labels, labels)
+        return out_images.contiguous(memory_format=fmt), torch.where(replacing, old_labels, labels)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        "Tensors only: stored images and labels, fill counts, RNG state."
-        return {"images": self.images[:-1].clone(), "labels": self.labels[:-1].clone(),
-                "counts": self.counts.clone(), "rng": self.generator.get_state()}
+        "Tensors only: stored images (plain contiguous) and labels, fill counts, RNG state."
+        return {"images": self.images[:-1].clone(memory_format=torch.contiguous_format),
+                "labels": self.labels[:-1].clone(), "counts": self.counts.clone(), "rng": self.generator.get_state()}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        "Restore from `state_dict()`; the pool must have been built with the same size, K and image shape."
+        "Restore from `state_dict()`, in place; the pool must have been built with the same size, K and image shape."
         want = tuple(self.images[:-1].shape)
         if tuple(state["images"].shape) != want:
             raise ValueError(f"HistoryPool state holds images of shape {tuple(state['images'].shape)}, "

@@ -187,14 +187,14 @@ def detached_state(module: nn.Module) -> dict[str, torch.Tensor]:
     key = _tree_objects(module, [])
     hit = _DETACHED.get(module)
     if hit is not None:
-        old_key, pairs, state = hit
+        old_key, named, state = hit
         if (len(old_key) == len(key) and all(a is b for a, b in zip(old_key, key))
-                and all(t.data_ptr() == v.data_ptr() for t, v in pairs)):
+                and all(t.data_ptr() == state[name].data_ptr() for name, t in named)):
             return state
     named = list(itertools.chain(module.named_parameters(remove_duplicate=False),
                                  module.named_buffers(remove_duplicate=False)))
     state = {name: t.detach() for name, t in named}
-    _DETACHED[module] = (key, [(t, state[name]) for name, t in named], state)
+    _DETACHED[module] = (key, named, state)
     return state
 
 

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .core import DATASET_CODES, EXPRESSIONS, N_EXPRESSIONS, code_from_label, expression_index
+from .core import (ALIGN_TEMPLATE, ALIGN_WEIGHTS, DATASET_CODES, EXPRESSIONS, N_EXPRESSIONS, code_from_label,
+                         expression_index, landmarks68_to_5, similarity_transform, template_5pt)
 
 # %% auto #0
 __all__ = ['EYE_LINE', 'HAIR_STYLES', 'IDENTITY_FACTORS', 'ACTION_UNITS', 'PEAK_ACTIONS', 'LAB_BACKGROUND', 'FLAVOURS',
-           'TEMPLATE_5PT', 'ALIGN_WEIGHTS', 'META_COLUMNS', 'RAFDB_CLASS_SHARES', 'pose_transform',
-           'canonical_transform', 'apply_transform', 'Identity', 'identity_params', 'action_vector', 'landmarks_5',
-           'face_transform', 'render_faces', 'render_face', 'face_landmarks', 'alignment_template', 'similarity_fit',
+           'META_COLUMNS', 'RAFDB_CLASS_SHARES', 'pose_transform', 'canonical_transform', 'apply_transform', 'Identity',
+           'identity_params', 'action_vector', 'face_transform', 'render_faces', 'render_face', 'face_landmarks',
            'aligned_transform', 'ground_truth', 'read_meta', 'ckplus_subject_plan', 'write_ckplus_tree',
            'write_rafdb_tree']
 
@@ -59,7 +59,7 @@ def pose_transform(size=64, *, scale: float = 1.0, rotation: float = 0.0, centre
 
 
 def canonical_transform(size=64) -> np.ndarray:
-    "The fixed framing of `render_face` in the lab flavour: eyes 40% down the image, 0.434 x height pixels per face unit (the average face fits `TEMPLATE_5PT`)."
+    "The fixed framing of `render_face` in the lab flavour: eyes 40% down the image, 0.434 x height pixels per face unit (the average face fits `ALIGN_TEMPLATE`)."
     return pose_transform(size)
 
 
@@ -352,15 +352,6 @@ def _landmarks_face(g: _G) -> np.ndarray:
     P[:, 65:68] = mouth([0.5, 0, -0.5], 2)
     return P
 
-
-def landmarks_5(landmarks68: np.ndarray) -> np.ndarray:
-    """The 5-point version of 68 iBUG landmarks (shape (68, 2) or (N, 68, 2)): left eye centre, right eye centre,
-    nose tip, left and right mouth corner ("left" = image-left). Eye centres are the means of points 36-41 and 42-47."""
-    L = np.asarray(landmarks68, dtype=np.float64)
-    if L.shape[-2:] != (68, 2):
-        raise ValueError(f"expected 68 landmarks of shape (68, 2), got {L.shape}")
-    return np.stack([L[..., 36:42, :].mean(-2), L[..., 42:48, :].mean(-2), L[..., 30, :], L[..., 48, :],
-                     L[..., 54, :]], -2)
 
 # %% ../nbs/00_synth.ipynb #2235770a
 class _Canvas:
@@ -922,7 +913,7 @@ def face_landmarks(identity, expression, intensity: float = 1.0, *, size=64, see
     M = np.asarray(transform, np.float64) if transform is not None else face_transform(
         identity, size=size, seed=seed, flavour=flavour, variant=variant)
     L = apply_transform(M, _face_points([identity], [expression], [intensity], seed)[0])
-    return landmarks_5(L) if points == 5 else L
+    return landmarks68_to_5(L) if points == 5 else L
 
 
 def _face_points(ids, exps, ts, seed: int) -> np.ndarray:
@@ -931,36 +922,13 @@ def _face_points(ids, exps, ts, seed: int) -> np.ndarray:
     return _landmarks_face(_geometry(P, np.stack([action_vector(e, t) for e, t in zip(exps, ts)])))
 
 # %% ../nbs/00_synth.ipynb #a582d678
-TEMPLATE_5PT = np.array([[0.35, 0.40], [0.65, 0.40], [0.50, 0.575], [0.375, 0.735], [0.625, 0.735]])
-ALIGN_WEIGHTS = (1.0, 1.0, 1.0, 0.25, 0.25)
-
-
-def alignment_template(size: int = 64) -> np.ndarray:
-    "The 5-point alignment template (eyes, nose tip, mouth corners) in pixel coordinates of a `size` x `size` image."
-    return TEMPLATE_5PT * float(size) - 0.5
-
-
-def similarity_fit(src: np.ndarray, dst: np.ndarray, weights=None) -> np.ndarray:
-    "2x3 (weighted) least-squares similarity (rotation, uniform scale, shift; no reflection) mapping `src` onto `dst`."
-    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
-    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
-        raise ValueError(f"need two matching (N, 2) point arrays with N >= 2, got {src.shape} and {dst.shape}")
-    w = np.ones(len(src)) if weights is None else np.asarray(weights, np.float64)
-    w = w / w.sum()
-    ms, md = w @ src, w @ dst
-    s, d = (src - ms) @ [1, 1j], (dst - md) @ [1, 1j]       # points as complex numbers: a similarity is z -> a z + b
-    a = (w * np.conj(s)) @ d / ((w * np.conj(s)) @ s).real
-    R = np.array([[a.real, -a.imag], [a.imag, a.real]])
-    return np.concatenate([R, (md - R @ ms)[:, None]], 1)
-
-
 def aligned_transform(identity, expression, intensity: float = 1.0, *, size: int = 64, seed: int = 0,
                       template: np.ndarray | None = None, weights=ALIGN_WEIGHTS) -> np.ndarray:
-    """The face-to-pixel matrix that puts the face's 5 points onto `template` (default `alignment_template(size)`)
+    """The face-to-pixel matrix that puts the face's 5 points onto `template` (default `template_5pt(size)`)
     by the `weights`-weighted least-squares similarity."""
-    l5 = landmarks_5(_face_points([identity], [expression], [intensity], seed)[0])
-    dst = alignment_template(size) if template is None else np.asarray(template, np.float64)
-    return similarity_fit(l5, dst, weights)
+    l5 = landmarks68_to_5(_face_points([identity], [expression], [intensity], seed)[0])
+    dst = template_5pt(size) if template is None else np.asarray(template, np.float64)
+    return similarity_transform(l5, dst, weights)
 
 
 def ground_truth(identity, expression, *, intensity: float = 1.0, size: int = 64, seed: int = 0,
@@ -1166,8 +1134,8 @@ def write_rafdb_tree(root, n_images: int, *, seed: int = 0, test_fraction: float
             for b0 in range(0, len(items), _WRITE_BATCH):
                 chunk = items[b0:b0 + _WRITE_BATCH]
                 if aligned:                                 # = aligned_transform(...) of each face
-                    l5 = landmarks_5(_face_points([x[2] for x in chunk], [x[3] for x in chunk], [x[4] for x in chunk], seed))
-                    Ms = [similarity_fit(p, alignment_template(size), ALIGN_WEIGHTS) for p in l5]
+                    l5 = landmarks68_to_5(_face_points([x[2] for x in chunk], [x[3] for x in chunk], [x[4] for x in chunk], seed))
+                    Ms = [similarity_transform(p, template_5pt(size), ALIGN_WEIGHTS) for p in l5]
                 else:
                     Ms = [_raf_pose(x[2], seed, size) for x in chunk]
                 imgs = render_faces([x[2] for x in chunk], [x[3] for x in chunk], [x[4] for x in chunk], size=size,
@@ -1175,7 +1143,7 @@ def write_rafdb_tree(root, n_images: int, *, seed: int = 0, test_fraction: float
                 for (name, *_), img in zip(chunk, imgs):
                     out = f"Image/aligned/{name}_aligned.jpg" if aligned else f"Image/original/{name}.jpg"
                     Image.fromarray(img).save(tmp / out, quality=quality)
-        points = landmarks_5(_face_points([x[2] for x in todo], [x[3] for x in todo], [x[4] for x in todo], seed))
+        points = landmarks68_to_5(_face_points([x[2] for x in todo], [x[3] for x in todo], [x[4] for x in todo], seed))
         for (name, split, ident, e, t, side), pts in zip(todo, points):
             p = identity_params(ident, seed=seed)
             l5 = apply_transform(_raf_pose(ident, seed, side), pts)   # the points in the original photo
