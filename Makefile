@@ -61,16 +61,20 @@ readme: $(STAMP)
 #  losses, TensorBoard logs and sample grids land in $(DEMO_OUT), the last grid of each model is copied to
 #  figures/demo_samples_<model>.png; resume=True makes a rerun continue, not restart --
 #  then nbs/08_figures.ipynb evaluates both checkpoints (decgan.evaluate's results table) and redraws Figs 3-5 into figures/)
+#  One torch thread per process unless OMP_NUM_THREADS says otherwise: on the 2 shared cores 2 threads ran the demo's
+#  DECGAN step at 1.9 s, 1 thread at 0.45 s (batch 16, other jobs running: threads spin while the other core is busy).
 demo: $(STAMP)
 	@mkdir -p $(DEMO_OUT)
-	@for model in decgan icgan; do \
+	@export OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1}; \
+	for model in decgan icgan; do \
 	  echo ">> training $$model: nbs/06_train.ipynb -> $(DEMO_OUT)/06_train_$$model.ipynb"; \
 	  $(BIN)/papermill -k python3 -l python --no-progress-bar --log-output nbs/06_train.ipynb \
 	    $(DEMO_OUT)/06_train_$$model.ipynb -p model $$model -p data_root $(abspath $(DEMO_OUT))/synth \
 	    -p out_dir $(abspath $(DEMO_OUT))/$$model -p resume True || exit 1; \
 	  cp $(DEMO_OUT)/$$model/samples.png figures/demo_samples_$$model.png; \
 	done
-	@if [ -f nbs/08_figures.ipynb ]; then \
+	@export OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1}; \
+	if [ -f nbs/08_figures.ipynb ]; then \
 	  echo ">> evaluation and figures: nbs/08_figures.ipynb -> $(DEMO_OUT)/08_figures.ipynb"; \
 	  $(BIN)/papermill -k python3 -l python --no-progress-bar --log-output nbs/08_figures.ipynb \
 	    $(DEMO_OUT)/08_figures.ipynb -p decgan_checkpoint $(abspath $(DEMO_OUT))/decgan/checkpoint.pt \
@@ -80,8 +84,10 @@ demo: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --allow-root --notebook-dir=nbs
 
+# every benchmark at its quick CPU size (see bench/README.md; the GPU table: bench/throughput.py --batch 64 --batch 256)
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	OMP_NUM_THREADS=1 $(BIN)/python bench/model_step.py --presets demo --threads 1 --warmup 1 --repeats 3
+	OMP_NUM_THREADS=1 $(BIN)/python bench/throughput.py
 
 clean:
 	rm -rf _proc _docs .pytest_cache runs

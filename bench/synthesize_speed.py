@@ -3,6 +3,7 @@
     .venv/bin/python bench/synthesize_speed.py                          # untrained demo-preset DECGAN, CPU
     .venv/bin/python bench/synthesize_speed.py --checkpoint runs/demo/decgan/checkpoint.pt --photos 100
     .venv/bin/python bench/synthesize_speed.py --preset paper --repeats 5 --photos 20
+    .venv/bin/python bench/synthesize_speed.py --threads 1 2                # torch CPU threads, one pass each
 
 Part 1 times one 512x512 photo (`skimage.data.astronaut()`) `--repeats` times after a warm-up call (the model is
 cached after the first call, as in a folder run): detection (MTCNN), alignment, the networks (E2 on the source,
@@ -10,6 +11,7 @@ E1 + G1), paste-back, and the whole `synthesize` call; it prints the median of e
 Part 2 writes `--photos` different 512x512 photos of her (random crop around her face, zoom, flip and
 brightness of the original) into a temporary folder and runs the command on the folder in-process (`decgan.cli.main`: reading,
 detection, synthesis, paste-back and writing PNGs), then prints wall seconds per photo and per face written.
+Both parts run once per `--threads` value (torch's CPU threads; default: torch's own choice), in one process.
 Speed does not depend on training, so an untrained checkpoint of the preset is made when none is given.
 Timings on shared cores swing by 2-5x: compare numbers of one run only.
 """
@@ -86,33 +88,35 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--photos", type=int, default=100)
+    ap.add_argument("--threads", type=int, nargs="*", default=[], help="torch CPU threads to try (default: torch's choice)")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="decgan-bench-"))
     ckpt = Path(a.checkpoint) if a.checkpoint else untrained(tmp, a.preset)
     _, cfg = load_generator(ckpt, device=a.device)
     dev = get_device(a.device)
-    print(f"device {dev}, torch threads {torch.get_num_threads()}, checkpoint {ckpt.name}: {cfg.model}, "
-          f"preset {cfg.preset} ({cfg.image_size}px, width {cfg.width})")
-
+    print(f"device {dev}, checkpoint {ckpt.name}: {cfg.model}, preset {cfg.preset} ({cfg.image_size}px, width {cfg.width})")
     photo = skdata.astronaut()
-    st = stage_times(photo, ckpt, a.device, a.repeats)
-    print(f"\none 512x512 photo, median of {a.repeats} (model cached, detector warm):")
-    for k, v in st.items(): print(f"  {k:<20} {v * 1000:8.1f} ms")
+    box = find_faces(photo, device=dev)[0].box
+    folder = tmp / "photos"
+    folder.mkdir()
+    for i, im in enumerate(variants(photo, a.photos, face_box=box)): Image.fromarray(im).save(folder / f"p{i:03d}.png")
 
-    if a.photos:
-        folder, out = tmp / "photos", tmp / "out"
-        folder.mkdir()
-        box = find_faces(photo, device=dev)[0].box
-        for i, im in enumerate(variants(photo, a.photos, face_box=box)): Image.fromarray(im).save(folder / f"p{i:03d}.png")
+    for threads in a.threads or [torch.get_num_threads()]:
+        torch.set_num_threads(threads)
+        st = stage_times(photo, ckpt, a.device, a.repeats)
+        print(f"\n[{threads} torch thread(s)] one 512x512 photo, median of {a.repeats} (model cached, detector warm):")
+        for k, v in st.items(): print(f"  {k:<20} {v * 1000:8.1f} ms")
+        if not a.photos: continue
+        out = tmp / f"out-{threads}"
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()) as buf, contextlib.redirect_stderr(io.StringIO()):
             code = cli_main(["synthesize", str(folder), "--to", "happy", "--checkpoint", str(ckpt), "-o", str(out),
-                             "--device", a.device])
+                             "--device", a.device, "--threads", str(threads)])
         wall = time.perf_counter() - t0
         summary = json.loads(buf.getvalue())
         faces = sum(p["faces_found"] for p in summary["photos"])
-        print(f"\nfolder of {a.photos} photos (512x512 PNG) through `decgan synthesize FOLDER --to happy` in-process "
-              f"(exit code {code}; includes the one model load):")
+        print(f"[{threads} torch thread(s)] folder of {a.photos} photos (512x512 PNG) through `decgan synthesize FOLDER "
+              f"--to happy` in-process (exit code {code}; reading, detection, synthesis, paste-back, writing):")
         print(f"  {len(summary['written'])} written, {len(summary['failed'])} without a face; {faces} faces")
         print(f"  {wall:.1f} s in all: {wall / a.photos:.2f} s per photo, {wall / max(faces, 1):.2f} s per face")
 
