@@ -15,13 +15,13 @@ import pytest
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
 DECGAN = Path(sys.executable).parent / "decgan"
 
 
 def run(*args, cwd=None):
     "Run `decgan synthesize ARGS`; returns (exit code, parsed JSON stdout, stderr)."
-    r = subprocess.run([str(DECGAN), "synthesize", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}   # two shared cores: one thread each is faster (bench/synthesize_speed.py)
+    r = subprocess.run([str(DECGAN), "synthesize", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env)
     try:
         out = json.loads(r.stdout)
     except json.JSONDecodeError:
