@@ -166,7 +166,7 @@ class Config:
 
 PRESETS: dict[str, dict] = {
     "paper": dict(image_size=64, width=1.0, batch_size=16, lr=2e-4, beta1=0.5, beta2=0.999),
-    "demo": dict(image_size=32, width=0.25, batch_size=32, lr=5e-4, beta1=0.5, beta2=0.999,
+    "demo": dict(image_size=32, width=0.25, batch_size=16, lr=5e-4, beta1=0.5, beta2=0.999,
                  steps=1500, log_every=25, sample_every=250, ckpt_every=250),
 }
 

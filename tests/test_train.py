@@ -110,23 +110,27 @@ def test_resume_is_bitwise(model, synth, tmp_path):
 
 
 # --- SIGINT / SIGTERM save and exit cleanly ---------------------------------------------------------------------
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_saves_and_exits_cleanly(sig, synth, tmp_path):
-    out = tmp_path / "run"
-    proc = _start_cli("--steps", 100000, "--data-root", synth, "--out-dir", out)
+def test_signals_save_and_exit_cleanly(synth, tmp_path):
+    "A run stopped by SIGINT and one stopped by SIGTERM (side by side) each save a checkpoint and exit 0."
+    outs = {sig: tmp_path / sig.name for sig in (signal.SIGINT, signal.SIGTERM)}
+    procs = {sig: _start_cli("--steps", 100000, "--data-root", synth, "--out-dir", out) for sig, out in outs.items()}
     deadline = time.monotonic() + HANG_GUARD_S
-    while not ((out / "losses.csv").is_file() and len(csv_steps(out)) >= 2):  # training is under way
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "training never started"
-        time.sleep(0.2)
-    proc.send_signal(sig)
-    done = _finish(proc)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    assert f"stopped by {sig.name}" in done.stdout
+    for sig, proc in procs.items():
+        out = outs[sig]
+        while not ((out / "losses.csv").is_file() and len(csv_steps(out)) >= 2):  # training is under way
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "training never started"
+            time.sleep(0.2)
+        proc.send_signal(sig)
+    for sig, proc in procs.items():
+        done = _finish(proc)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "Traceback" not in done.stderr, done.stderr[-3000:]
+        assert f"stopped by {sig.name}" in done.stdout
+        assert 2 <= load_checkpoint(outs[sig] / "checkpoint.pt")["step"] < 100000
+    # and a stopped run continues from where it stopped
+    out = outs[signal.SIGTERM]
     step = load_checkpoint(out / "checkpoint.pt")["step"]
-    assert 2 <= step < 100000
-    # and the run continues from there
     p = _ok(cli("--steps", step + 2, "--data-root", synth, "--out-dir", out, "--resume"))
     assert f"steps {step} -> {step + 2}" in p.stdout and load_checkpoint(out / "checkpoint.pt")["step"] == step + 2
 
