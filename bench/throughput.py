@@ -50,7 +50,7 @@ from decgan.data import DeviceData, prepare
 from decgan.losses import HistoryPool, discriminator_objective, generator_objective
 from decgan.models import DECGAN
 from decgan.synth import write_rafdb_tree
-from decgan.train import Dist, _agree, _channels_last, _means, decgan_step, make_run, sampler_seed
+from decgan.train import Dist, LossMeter, agree_flags, channels_last_batch, decgan_step, make_run, sampler_seed
 
 ISSUE_GFLOP_PER_IMAGE = 80.0  # issue 9's estimate of one paper-preset step per image
 FEATURES = ("compile", "amp", "channels_last", "fused", "device_data")
@@ -236,24 +236,19 @@ class OursLoop:
     "One iteration of `decgan.train`'s loop: sample on the device, channels_last, the step, the per-step bookkeeping."
     def __init__(self, run, data, cfg: Config, device: torch.device, *, batches=None):
         self.run, self.data, self.cfg, self.device, self.batches = run, data, cfg, device, batches
-        self.bad = torch.zeros((), dtype=torch.bool, device=device)
-        self.sums, self.counts, self.i = {}, {}, 0
+        self.meter, self.i = LossMeter(device), 0
 
     def __call__(self):
         batch = next(self.batches) if self.batches is not None else self.data.sample(self.cfg.batch_size,
                                                                                      generator=self.run.sampler)
-        if self.cfg.channels_last: batch = _channels_last(batch)
-        logs = self.run.step(batch, self.i)
+        if self.cfg.channels_last: batch = channels_last_batch(batch)
+        self.meter.add(self.run.step(batch, self.i))     # the training loop's own bookkeeping, no sync
         self.i += 1
-        self.bad |= ~torch.isfinite(torch.stack([v.float() for v in logs.values()])).all()
-        for k, v in logs.items():
-            self.sums[k] = self.sums[k] + v.float() if k in self.sums else v.float()
-            self.counts[k] = self.counts.get(k, 0) + 1
         if self.i % self.cfg.log_every == 0:   # the loop's one host sync per log step
-            bad, _ = _agree([self.bad, torch.tensor(False, device=self.device)], Dist())
-            if bad: raise FloatingPointError(f"a loss became non-finite: {_means(self.sums, self.counts)}")
-            _means(self.sums, self.counts)
-            self.sums, self.counts = {}, {}
+            bad, _ = agree_flags([self.meter.bad, torch.tensor(False, device=self.device)], Dist())
+            if bad: raise FloatingPointError(f"a loss became non-finite: {self.meter.means()}")
+            self.meter.means()
+            self.meter.reset()
 
 
 def loss_check(plain_step, run, cfg: Config, batches: list[dict]) -> tuple[float, str, int]:
@@ -261,7 +256,7 @@ def loss_check(plain_step, run, cfg: Config, batches: list[dict]) -> tuple[float
     got = []
     for b in batches:
         lp = plain_step(b)
-        lo = run.step(_channels_last(b) if cfg.channels_last else b, len(got))
+        lo = run.step(channels_last_batch(b) if cfg.channels_last else b, len(got))
         got.append((lp, lo))
     worst = (0.0, "-", 0)
     for i, (lp, lo) in enumerate(got, 1):

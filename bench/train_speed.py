@@ -18,7 +18,7 @@ import time
 import torch
 
 from decgan.core import N_EXPRESSIONS, Config, get_device
-from decgan.train import Dist, _channels_last, make_run
+from decgan.train import Dist, channels_last_batch, make_run
 
 
 def random_batch(cfg: Config, device: torch.device, generator: torch.Generator) -> dict:
@@ -36,7 +36,7 @@ def time_steps(cfg: Config, device: torch.device, *, steps: int, warmup: int) ->
     times, cpu = [], []
     for i in range(warmup + steps):
         batch = random_batch(cfg, device, gen)
-        if cfg.channels_last: batch = _channels_last(batch)
+        if cfg.channels_last: batch = channels_last_batch(batch)
         if device.type == "cuda": torch.cuda.synchronize()
         t0, c0 = time.perf_counter(), time.process_time()
         run.step(batch, i)

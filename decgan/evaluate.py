@@ -25,15 +25,15 @@ from .core import EXPRESSIONS, N_EXPRESSIONS, atomic_path, get_device, seed_ever
 from .data import from_unit_range, to_unit_range
 
 # %% auto #0
-__all__ = ['JUDGE_FORMAT', 'FACENET_FILE', 'EMOTIONS', 'METRICS', 'to_01', 'to_model', 'gaussian_window', 'ssim', 'psnr',
-           'l1_error', 'one_thread', 'frechet_distance', 'kernel_distance', 'bootstrap_ci', 'mean_ci',
+__all__ = ['JUDGE_FORMAT', 'FACENET_FILE', 'EMOTIONS', 'METRICS', 'RUN_FIELDS', 'to_01', 'to_model', 'gaussian_window', 'ssim',
+           'psnr', 'l1_error', 'one_thread', 'frechet_distance', 'kernel_distance', 'bootstrap_ci', 'mean_ci',
            'expression_hits', 'CosineHead', 'Judge', 'JudgeEnsemble', 'train_judge', 'judge_outputs', 'judge_accuracy',
            'judge_key', 'cached_judge', 'cosine_rows', 'identity_report', 'JudgeUnavailable', 'facenet_weights_path',
            'FaceNetEmbedder', 'load_facenet', 'EvalSet', 'synth_identities', 'is_synthetic', 'evaluation_data',
-           'synth_truth', 'build_eval_set', 'smoke_checkpoints', 'Judges', 'build_judges', 'translate_all',
-           'score_outputs', 'summarise', 'paired_difference', 'Evaluation', 'evaluate_outputs', 'evaluate_model',
-           'evaluate_checkpoint', 'Results', 'markdown_table', 'check_goals', 'results_table', 'results_markdown',
-           'write_results']
+           'synth_truth', 'build_eval_set', 'smoke_checkpoints', 'Judges', 'build_judges', 'judges_for',
+           'translate_all', 'score_outputs', 'summarise', 'paired_difference', 'Evaluation', 'evaluate_outputs',
+           'evaluate_model', 'evaluate_checkpoint', 'Results', 'markdown_table', 'config_changes', 'check_goals',
+           'results_table', 'results_markdown', 'write_results']
 
 # %% ../nbs/07_evaluate.ipynb #ad5f4fc5
 def to_01(x: torch.Tensor) -> torch.Tensor:
@@ -595,6 +595,18 @@ def build_judges(train, test, *, cache_dir: str | os.PathLike, identity_judge: s
                   feature_name=f"expression judge's penultimate features (first member, {expr.num_features}-d)",
                   paths=dict(expression=str(expr_path), identity=str(ident_path)))
 
+
+def judges_for(cfg, *, judge_dir: str | os.PathLike | None = None, identity_judge: str = "auto", epochs: int = 60,
+               device: str | torch.device = "auto", log: Callable | None = print) -> tuple[Judges, object]:
+    """(judges, prepared test split) of the data `cfg` trained on; the cache defaults to `.decgan_judges` beside the
+    data tree. `results_table` calls it, and `make demo` calls it early to train the judges while the GANs train."""
+    train, test = evaluation_data(cfg, split="train"), evaluation_data(cfg, split="test")
+    judge_dir = Path(judge_dir) if judge_dir is not None else Path(test.root).parent / ".decgan_judges"
+    judges = build_judges(train, test, cache_dir=judge_dir, identity_judge=identity_judge, epochs=epochs,
+                          device=device, log=log)
+    return judges, test
+
+
 # %% ../nbs/07_evaluate.ipynb #379200fd
 @torch.no_grad()
 def translate_all(model: nn.Module, sources: torch.Tensor, targets: torch.Tensor, *, batch_size: int = 64,
@@ -785,6 +797,18 @@ _HEADERS = dict(expression_accuracy="expression acc.", identity_similarity="iden
                 l1="L1", fid="FID (judge features)", kid="KID (judge features)")
 
 
+#: Config fields that say how a run was carried out, not what was trained: ignored when runs are compared
+RUN_FIELDS = ("data_root", "device", "out_dir", "resume", "log_every", "sample_every", "ckpt_every", "amp",
+              "channels_last", "compile")
+
+
+def config_changes(cfg, base) -> str:
+    "What `cfg` sets differently from `base` ('association=none, pool_size=0'); '' when they train the same thing."
+    from dataclasses import fields as _fields
+    return ", ".join(f"{f.name}={getattr(cfg, f.name)}" for f in _fields(cfg)
+                     if f.name not in RUN_FIELDS and getattr(cfg, f.name) != getattr(base, f.name))
+
+
 def check_goals(table: pd.DataFrame, comparisons: pd.DataFrame, *, model: str = "DECGAN", baseline: str = "IcGAN",
                 judge_accuracy: float | None = None) -> pd.DataFrame:
     "The issue's goals on the embedded default, each with its measured number, met / missed, and what to read it against."
@@ -830,10 +854,8 @@ def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", 
         raise ValueError("results_table: all checkpoints must come from the same data and image size as "
                          f"{next(iter(checkpoints))} (dataset={ref_cfg.dataset}, data_root={ref_cfg.data_root}, "
                          f"image_size={ref_cfg.image_size}); these differ: " + "; ".join(odd))
-    train, test = evaluation_data(ref_cfg, split="train"), evaluation_data(ref_cfg, split="test")
-    judge_dir = Path(judge_dir) if judge_dir is not None else Path(test.root).parent / ".decgan_judges"
-    judges = build_judges(train, test, cache_dir=judge_dir, identity_judge=identity_judge, epochs=judge_epochs,
-                          device=dev, log=log)
+    judges, test = judges_for(ref_cfg, judge_dir=judge_dir, identity_judge=identity_judge, epochs=judge_epochs,
+                              device=dev, log=log)
     es = build_eval_set(test)
     if log: log(judges.describe()); log(es.describe())
     real_feats = judge_outputs(judges.expression, es.real)[1]
@@ -854,6 +876,10 @@ def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", 
     for name, ev in evals.items():
         info = dict(model=name, kind="model" if name in checkpoints else "reference", checkpoint=ev.checkpoint, step=ev.step,
                     dataset=es.dataset, seconds=round(ev.seconds, 2))
+        if name in loaded:    # the training budget, and what this run changes against the first (DECGAN's) config
+            cfg = loaded[name][1]
+            info |= dict(batch_size=cfg.batch_size, images_seen=ev.step * cfg.batch_size,
+                         changes=config_changes(cfg, ref_cfg))
         frames.append(ev.summary[ev.summary.target == "all"].drop(columns="target").assign(**info, **judge_cols))
         by_expr.append(ev.summary[ev.summary.target != "all"].assign(model=name))
     order = ["model", *[c for m in METRICS + ("fid", "kid") for c in (m, f"{m}_lo", f"{m}_hi")]]
@@ -886,7 +912,8 @@ def results_markdown(*, table, by_expression, comparisons, goals, judges: Judges
     "The markdown report of a results table."
     cols = {"model": lambda r: str(r.model)} | {_HEADERS[m]: (lambda r, m=m: _with_ci(r, m, _DIGITS[m]))
                                                  for m in METRICS + ("fid", "kid")}
-    md = ["# Results: DECGAN vs IcGAN on held-out identities", "",
+    md = ["# Results: " + " vs ".join(table.model[table.kind == "model"].tolist()[:2])
+          + (" and ablations" if (table.kind == "model").sum() > 2 else "") + " on held-out identities", "",
           f"Data: {es.describe()}.", "",
           f"Expression judge: {judges.expression_name}; **accuracy on real held-out faces {judges.expression_test_accuracy:.3f}**.  ",
           f"Identity judge: {judges.identity_name}; on unseen identities rank-1 {judges.identity_test['rank1']:.3f}, "
@@ -898,6 +925,15 @@ def results_markdown(*, table, by_expression, comparisons, goals, judges: Judges
           "no expression) and *true target* (the ceiling the judges allow). FID/KID on expression features measure how "
           "much the outputs look like real faces *of the target expressions*, so the unchanged neutral input scores badly.", "",
           markdown_table(table, cols), ""]
+    runs = table[table.kind == "model"]
+    if "images_seen" in runs.columns and len(runs) > 1:
+        first = runs.iloc[0]
+        budget = lambda r: (f"{int(r.images_seen):,}" + ("" if r.images_seen == first.images_seen
+                                                          else f" (**not {first.model}'s budget**)"))
+        md += ["## Training runs", "", f"Budget = steps × batch (images seen); changes are against {first.model}'s configuration.", "",
+               markdown_table(runs, {"model": lambda r: str(r.model), "steps": lambda r: f"{int(r.step):,}",
+                                     "batch": lambda r: str(int(r.batch_size)), "images seen": budget,
+                                     "changes": lambda r: (r.changes or "–") if r.model != first.model else "(the reference)"}), ""]
     if len(comparisons):
         md += ["## Paired differences (model − reference model, same translations)", "",
                markdown_table(comparisons, {"model": lambda r: r.model, "minus": lambda r: r.reference, "metric": lambda r: r.metric,

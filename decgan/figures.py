@@ -195,9 +195,13 @@ def fig4_transfer(model, test, path: str | os.PathLike, *, judges: Judges | None
     return p, rec
 
 # %% ../nbs/08_figures.ipynb #e5599c3c
+def _subscript(k: int) -> str: return "".join("₀₁₂₃₄₅₆₇₈₉"[int(d)] for d in str(k))
+
+
 @torch.no_grad()
 def fig5_compare(models: dict, es: EvalSet, path: str | os.PathLike, *, judges: Judges | None = None,
-                 targets=("happiness", "sadness", "surprise"), n: int = 4, footer: str = "") -> tuple[Path, pd.DataFrame]:
+                 targets=("happiness", "sadness", "surprise"), n: int = 4, footer: str = "",
+                 title: str | None = None) -> tuple[Path, pd.DataFrame]:
     "Fig 5: neutral inputs -> `targets` by each model of `models` ({name: network}) side by side; returns (png, identity similarities)."
     ts = [expression_index(t) for t in targets]
     idx = _first_per_subject(es, ts[0], n)
@@ -211,7 +215,7 @@ def fig5_compare(models: dict, es: EvalSet, path: str | os.PathLike, *, judges: 
             out = translate_all(model, x, torch.full((len(idx),), t))
             out8 = (to_01(out) * 255).round().to(torch.uint8)
             j = len(cols)
-            cols.append(list(out8)); col_labels.append(f"{SHORT_NAMES[t]}{'₁₂₃₄'[k]}\n{name}")
+            cols.append(list(out8)); col_labels.append(f"{SHORT_NAMES[t]}{_subscript(k + 1)}\n{name}")
             if emb_in is not None:
                 sim = cosine_rows(emb_in, judge_outputs(judges.identity, out8)[1])
                 for i, s in enumerate(sim.tolist()):
@@ -221,7 +225,7 @@ def fig5_compare(models: dict, es: EvalSet, path: str | os.PathLike, *, judges: 
     rec = pd.DataFrame(recs)
     means = ", ".join(f"{m} {rec[rec.model == m].identity_similarity.mean():.3f}" for m in models) if len(rec) else ""
     p = draw_grid(cells, path, row_labels=[f"id {int(es.subjects[i])}" for i in idx], col_labels=col_labels, notes=notes,
-                  title="Fig 5: " + " vs ".join(models) + (f" (mean identity similarity: {means})" if means else ""),
+                  title=(title or "Fig 5: " + " vs ".join(models)) + (f" (mean identity similarity: {means})" if means else ""),
                   footer=footer)
     return p, rec
 
@@ -270,5 +274,12 @@ def make_figures(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", c
         icgan, _ = load_model(checkpoints["IcGAN"], device=device)
         files["fig5"], _ = fig5_compare({names[0]: decgan, "IcGAN": icgan}, res.eval_set, out_dir / f"fig5_{tag}.png",
                                         judges=res.judges, footer=foot(names[0], "IcGAN"))
-    if log: log("figures: " + ", ".join(str(files[k]) for k in ("fig3", "fig4", "fig5") if k in files))
+    ablations = [n for n in names[1:] if n != "IcGAN"]
+    if ablations:   # Fig 5's layout for DECGAN and its ablations, each column named by what the run changes
+        changes = res.table.set_index("model")["changes"]
+        models = {names[0]: decgan} | {(changes[n] or n): load_model(checkpoints[n], device=device)[0] for n in ablations}
+        files["fig5_ablations"], _ = fig5_compare(models, res.eval_set, out_dir / f"fig5_{tag}_ablations.png",
+                                                  judges=res.judges, footer=foot(names[0], *ablations),
+                                                  title=f"{names[0]} and its ablations")
+    if log: log("figures: " + ", ".join(str(files[k]) for k in ("fig3", "fig4", "fig5", "fig5_ablations") if k in files))
     return dict(files=files, results=res)

@@ -19,7 +19,7 @@ from PIL import Image
 
 from .core import (EXPRESSIONS, N_EXPRESSIONS, CheckpointError, atomic_path, expression_index, get_device,
                          landmarks68_to_5, template_5pt)
-from .data import Face, align_face, apply_affine, detect_faces, invert_affine, load_image
+from .data import Face, align_face, apply_affine, detect_all_faces, detect_faces, invert_affine, load_image
 
 # %% auto #0
 __all__ = ['NoFaceError', 'read_image', 'write_image', 'crop_box', 'find_faces', 'face_mask', 'paste_back', 'load_generator',
@@ -82,22 +82,11 @@ def _by_area(faces: list[Face]) -> list[Face]:
     return sorted(faces, key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
 
 
-def _all_detections(photo: np.ndarray, device) -> list[Face]:
-    "Every face MTCNN finds in `photo` (uses decgan.data's cached detector)."
-    from decgan.data import _mtcnn
-    with torch.inference_mode():
-        boxes, probs, points = _mtcnn(str(get_device(device)), 20).detect(photo, landmarks=True)
-    if boxes is None or points is None: return []
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    return [Face(b, float(p), np.asarray(l, np.float64).reshape(5, 2))
-            for b, p, l in zip(boxes, np.asarray(probs, np.float64).reshape(-1), np.asarray(points, np.float64).reshape(-1, 5, 2))]
-
-
 def find_faces(photo: np.ndarray, *, device="auto", all_faces: bool = False, landmarks=None, size: int = 64) -> list[Face]:
     "The faces to edit in `photo`, largest first: the main one, every one (`all_faces`), or those placed by `landmarks`."
     if landmarks is not None:
         return [Face(crop_box(p, size), float("nan"), p) for p in _as_point_sets(landmarks)]
-    if all_faces: return _by_area(_all_detections(photo, device))
+    if all_faces: return _by_area(detect_all_faces([photo], device=device)[0])
     face = detect_faces([photo], device=device)[0]
     return [] if face is None else [face]
 

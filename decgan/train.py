@@ -42,7 +42,8 @@ __all__ = ['CONFIG_FIELDS', 'SYNTH_SEED', 'SYNTH_SUBJECTS', 'CHECKPOINT_NAME', '
            'make_optimizers', 'precision', 'Objective', 'decgan_objectives', 'decgan_step', 'Dist', 'init_distributed',
            'wrap_ddp', 'ddp_view', 'gather', 'fingerprint', 'sampler_seed', 'rng_state', 'set_rng_state',
            'fixed_inputs', 'sample_grid', 'save_png', 'LossLog', 'NonFiniteLoss', 'StopSignal', 'Run', 'make_run',
-           'checkpoint_state', 'restore', 'Watch', 'LossMeter', 'train', 'load_model', 'main']
+           'checkpoint_state', 'restore', 'agree_flags', 'channels_last_batch', 'Watch', 'LossMeter', 'train',
+           'load_model', 'main']
 
 # %% ../nbs/06_train.ipynb #51669775
 CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))
@@ -460,14 +461,15 @@ def restore(run: Run, checkpoint: dict, cfg: Config, ddp: Dist) -> int:
     return checkpoint["step"]
 
 
-def _agree(flags: list[torch.Tensor], ddp: Dist) -> list[bool]:
+def agree_flags(flags: list[torch.Tensor], ddp: Dist) -> list[bool]:
     "Device flags as host booleans, OR-ed over all processes (the one sync of a log step)."
     t = torch.stack([f.to(torch.int32) for f in flags])
     if ddp.on: dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return [bool(v) for v in t.tolist()]
 
 
-def _channels_last(batch: dict) -> dict:
+def channels_last_batch(batch: dict) -> dict:
+    "The batch with its image tensors (4-d) in channels_last layout; labels and other tensors as they are."
     return {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for k, v in batch.items()}
 
 
@@ -588,7 +590,7 @@ def _train(cfg: Config, ddp: Dist, device: torch.device, *, synth_subjects: int 
         with StopSignal() as stop:
             while step < end:
                 batch = data.sample(cfg.batch_size, generator=run.sampler)
-                if cfg.channels_last: batch = _channels_last(batch)
+                if cfg.channels_last: batch = channels_last_batch(batch)
                 logs = run.step(batch, step)
                 step += 1
                 meter.add(logs)
@@ -596,7 +598,7 @@ def _train(cfg: Config, ddp: Dist, device: torch.device, *, synth_subjects: int 
                 at_log = step % cfg.log_every == 0 or step == end
                 at_ckpt = step % cfg.ckpt_every == 0 or step == end
                 if not (at_log or at_ckpt or (stop.signum is not None and not ddp.on)): continue
-                is_bad, stop_any = _agree([meter.bad, torch.tensor(stop.signum is not None, device=device)], ddp)
+                is_bad, stop_any = agree_flags([meter.bad, torch.tensor(stop.signum is not None, device=device)], ddp)
                 means = meter.means()
                 if is_bad:
                     worst = ", ".join(f"{k}={v:.4g}" for k, v in means.items() if not math.isfinite(v)) or "on another process"

@@ -67,3 +67,28 @@ def test_losses_of_both_paths_agree(output):
     m = re.search(r"max relative difference ([0-9.e+-]+|nan|inf) .*tolerance ([0-9.e+-]+) \(float32\): (\w+)", output)
     assert m, output
     assert math.isfinite(float(m.group(1))) and m.group(3) == "ok", m.group(0)
+
+
+# bench/budget_curve.py: snapshots at the asked steps for each variant, scored like the results table, written as a
+# table; a rerun trains nothing new. Tiny: 10 subjects, batch 4, judges of 2 epochs.
+def test_budget_curve_snapshots_and_table(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, str(ROOT / "bench" / "budget_curve.py"), "--out", str(tmp_path / "budget"), "--steps", "4", "2",
+            "--variants", "decgan", "shared_g:2", "--data-root", str(tmp_path / "synth"), "--judge-epochs", "2",
+            "--n-boot", "50", "--extra", "--batch-size 4 --synth-subjects 10", "--table", str(tmp_path / "curve")]
+    p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
+    import pandas as pd
+    from decgan.core import load_checkpoint
+    t = pd.read_csv(tmp_path / "curve.csv")
+    assert t.variant.tolist() == ["DECGAN"] * 2 + ["DECGAN with one shared generator"]   # shared_g:2 stops it at step 2
+    assert t.step.tolist() == [2, 4, 2] and t.images_seen.tolist() == [8, 16, 8]
+    assert t.expression_accuracy.between(0, 1).all() and (t.expression_accuracy_lo <= t.expression_accuracy_hi).all()
+    for variant, shared in (("decgan", False), ("shared_g", True)):
+        for s in ((2, 4) if variant == "decgan" else (2,)):
+            ck = load_checkpoint(tmp_path / "budget" / variant / f"step_{s}.pt")
+            assert ck["step"] == s and ck["config"].shared_generator is shared
+    assert "| DECGAN with one shared generator | 2 | 8 |" in (tmp_path / "curve.md").read_text()
+    assert not (tmp_path / "budget" / "shared_g" / "step_4.pt").exists()
+    again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert again.returncode == 0 and "training to step" not in again.stdout, again.stdout[-2000:]

@@ -1,0 +1,133 @@
+"""How the results move with the training budget: DECGAN and its ablations trained on past `make demo`'s 1,500 steps,
+a snapshot every few steps, every snapshot scored by the results table's judges on the same held-out translations.
+
+    .venv/bin/python bench/budget_curve.py --out runs/budget --steps 1500 3000 4500 6000 \\
+        --variants decgan shared_g:4500 --seed-from runs/demo --table figures/budget_curve
+
+Each variant trains in <out>/<variant> with `python -m decgan.train --preset demo --data-root <data> --steps MAX
+--stop-at S --resume` for each snapshot step S (resume is bit for bit, so the 1,500-step snapshot *is* the
+`make demo` run); a snapshot is <out>/<variant>/step_<S>.pt and is not trained again when it exists. `--seed-from`
+starts a variant from `make demo`'s finished run of the same name instead of from step 0. Then each variant's
+snapshots are scored with `decgan.evaluate.results_table` (the judges come from the cache beside the data) and one
+table is printed and, with `--table PREFIX`, written as PREFIX.csv and PREFIX.md. One torch thread per process.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import pandas as pd
+import torch
+
+from decgan.core import atomic_path, load_checkpoint
+from decgan.evaluate import results_table
+
+#: variant -> (flags of python -m decgan.train, its name in make demo's table)
+VARIANTS = {"decgan": ([], "DECGAN"),
+            "no_assoc": (["--association", "none"], "DECGAN without associative loss"),
+            "no_pool": (["--pool-size", "0"], "DECGAN without history pool"),
+            "shared_g": (["--shared-generator"], "DECGAN with one shared generator")}
+
+
+def train_snapshots(variant: str, steps: list[int], *, out: Path, data_root: Path, seed_from: Path | None,
+                    extra: list[str] = ()) -> dict:
+    "{step: snapshot path} for `variant`, training (and resuming) only what is missing."
+    run = out / variant
+    run.mkdir(parents=True, exist_ok=True)
+    ckpt = run / "checkpoint.pt"
+    if seed_from is not None and not ckpt.exists() and (seed_from / variant / "checkpoint.pt").is_file():
+        src = seed_from / variant / "checkpoint.pt"
+        step = load_checkpoint(src)["step"]
+        if step not in steps:
+            raise SystemExit(f"--seed-from {src}: its step {step} is not one of the snapshot steps {steps}")
+        shutil.copyfile(src, ckpt)
+        shutil.copyfile(src, run / f"step_{step}.pt")
+        print(f"{variant}: starts from {src} (step {step})")
+    snaps = {}
+    for s in steps:
+        snap = run / f"step_{s}.pt"
+        if not snap.is_file():
+            cmd = [sys.executable, "-m", "decgan.train", "--model", "decgan", "--preset", "demo", "--data-root", str(data_root),
+                   "--out-dir", str(run), "--steps", str(max(steps)), "--stop-at", str(s), "--resume", *VARIANTS[variant][0], *extra]
+            t0 = time.perf_counter()
+            print(f"{variant}: training to step {s}: {' '.join(cmd[1:])}", flush=True)
+            with open(run / "train.log", "a") as log:
+                subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
+            got = load_checkpoint(ckpt)["step"]
+            if got != s: raise SystemExit(f"{variant}: expected a checkpoint at step {s}, found step {got} ({run / 'train.log'})")
+            with atomic_path(snap) as tmp: shutil.copyfile(ckpt, tmp)
+            print(f"{variant}: step {s} in {time.perf_counter() - t0:.0f} s", flush=True)
+        snaps[s] = snap
+    return snaps
+
+
+def score(variant: str, snaps: dict, *, out: Path, n_boot: int, judge_epochs: int = 60) -> pd.DataFrame:
+    "One row per snapshot: the results table's metrics with their intervals."
+    names = {f"{VARIANTS[variant][1]} @ {s}": p for s, p in snaps.items()}
+    res = results_table(names, out_dir=out / f"eval_{variant}", references=False, n_boot=n_boot,
+                        judge_epochs=judge_epochs, log=None)
+    t = res.table[res.table.kind == "model"].copy()
+    t.insert(0, "variant", VARIANTS[variant][1])
+    return t
+
+
+def markdown(table: pd.DataFrame) -> str:
+    ci = lambda r, m, d=3: f"{r[m]:.{d}f} [{r[m + '_lo']:.{d}f}, {r[m + '_hi']:.{d}f}]"
+    lines = ["| run | steps | images seen | expression acc. | identity sim. | SSIM | FID (judge features) |",
+             "|---|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(f"| {r.variant} | {int(r.step):,} | {int(r.images_seen):,} | {ci(r, 'expression_accuracy')} | "
+                     f"{ci(r, 'identity_similarity')} | {ci(r, 'ssim')} | {r.fid:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("runs/budget"))
+    ap.add_argument("--steps", type=int, nargs="+", default=[1500, 3000, 4500, 6000])
+    ap.add_argument("--variants", nargs="+", default=["decgan", "shared_g"],
+                    help=f"of {', '.join(VARIANTS)}; NAME:S stops that variant at step S (e.g. shared_g:3000)")
+    ap.add_argument("--data-root", type=Path, default=Path("runs/demo/synth"),
+                    help="the embedded synthetic tree (make demo writes it; written here when missing)")
+    ap.add_argument("--seed-from", type=Path, default=None, help="make demo's output folder, e.g. runs/demo")
+    ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--judge-epochs", type=int, default=60, help="as the figures chapter's (the cached judges are reused)")
+    ap.add_argument("--extra", default="", help="more flags for python -m decgan.train (the tests make tiny runs this way)")
+    ap.add_argument("--table", type=Path, default=None, help="write PREFIX.csv and PREFIX.md")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    steps = sorted(set(args.steps))
+    rows = []
+    for spec in args.variants:
+        v, _, cap = spec.partition(":")
+        if v not in VARIANTS: ap.error(f"unknown variant {v!r}; expected one of {', '.join(VARIANTS)}")
+        mine = [s for s in steps if not cap or s <= int(cap)]
+        snaps = train_snapshots(v, mine, out=args.out, data_root=args.data_root, seed_from=args.seed_from,
+                                extra=args.extra.split())
+        rows.append(score(v, snaps, out=args.out, n_boot=args.n_boot, judge_epochs=args.judge_epochs))
+    table = pd.concat(rows, ignore_index=True)
+    md = markdown(table)
+    print(md)
+    if args.table is not None:
+        args.table.parent.mkdir(parents=True, exist_ok=True)
+        cols = ["variant", "step", "images_seen", "expression_accuracy", "expression_accuracy_lo", "expression_accuracy_hi",
+                "identity_similarity", "identity_similarity_lo", "identity_similarity_hi", "ssim", "ssim_lo", "ssim_hi",
+                "psnr", "fid", "kid", "checkpoint", "expression_judge_accuracy"]
+        with atomic_path(args.table.with_suffix(".csv")) as tmp:
+            table[[c for c in cols if c in table.columns]].to_csv(tmp, index=False)
+        with atomic_path(args.table.with_suffix(".md")) as tmp:
+            tmp.write_text("# Results against the training budget (demo preset, embedded synthetic data)\n\n"
+                           "Scored like `figures/results.md` (same judges, same 216 translations of 8 unseen identities, "
+                           "95% bootstrap intervals over identities).\n\n" + md +
+                           f"\n\ncommand: `.venv/bin/python bench/budget_curve.py {' '.join(argv or sys.argv[1:])}`\n")
+        print(f"written: {args.table.with_suffix('.csv')}, {args.table.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()
