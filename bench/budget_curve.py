@@ -2,7 +2,7 @@
 a snapshot every few steps, every snapshot scored by the results table's judges on the same held-out translations.
 
     .venv/bin/python bench/budget_curve.py --out runs/budget --steps 1500 3000 4500 6000 \\
-        --variants decgan shared_g:4500 --seed-from runs/demo --table figures/budget_curve
+        --variants decgan shared_g --seed-from runs/demo --table figures/budget_curve --figures figures
 
 Each variant trains in <out>/<variant> with `python -m decgan.train --preset demo --data-root <data> --steps MAX
 --stop-at S --resume` for each snapshot step S (resume is bit for bit, so the 1,500-step snapshot *is* the
@@ -27,6 +27,8 @@ import torch
 
 from decgan.core import atomic_path, load_checkpoint
 from decgan.evaluate import results_table
+from decgan.figures import fig5_compare
+from decgan.train import load_model
 
 #: variant -> (flags of python -m decgan.train, its name in make demo's table)
 VARIANTS = {"decgan": ([], "DECGAN"),
@@ -67,11 +69,17 @@ def train_snapshots(variant: str, steps: list[int], *, out: Path, data_root: Pat
     return snaps
 
 
-def score(variant: str, snaps: dict, *, out: Path, n_boot: int, judge_epochs: int = 60) -> pd.DataFrame:
-    "One row per snapshot: the results table's metrics with their intervals."
+def score(variant: str, snaps: dict, *, out: Path, n_boot: int, judge_epochs: int = 60, figure: Path | None = None
+          ) -> pd.DataFrame:
+    "One row per snapshot: the results table's metrics with their intervals; `figure`: Fig 5's layout, one model per snapshot."
     names = {f"{VARIANTS[variant][1]} @ {s}": p for s, p in snaps.items()}
     res = results_table(names, out_dir=out / f"eval_{variant}", references=False, n_boot=n_boot,
                         judge_epochs=judge_epochs, log=None)
+    if figure is not None:
+        models = {f"{s:,} steps": load_model(p)[0] for s, p in snaps.items()}
+        footer = "\n".join(f"{VARIANTS[variant][1]} at {s:,} steps: {p}" for s, p in snaps.items())
+        fig5_compare(models, res.eval_set, figure, judges=res.judges, footer=footer + "\ncommand: bench/budget_curve.py",
+                     title=f"{VARIANTS[variant][1]} against the training budget")     # written atomically
     t = res.table[res.table.kind == "model"].copy()
     t.insert(0, "variant", VARIANTS[variant][1])
     return t
@@ -100,6 +108,8 @@ def main(argv=None) -> None:
     ap.add_argument("--judge-epochs", type=int, default=60, help="as the figures chapter's (the cached judges are reused)")
     ap.add_argument("--extra", default="", help="more flags for python -m decgan.train (the tests make tiny runs this way)")
     ap.add_argument("--table", type=Path, default=None, help="write PREFIX.csv and PREFIX.md")
+    ap.add_argument("--figures", type=Path, default=None,
+                    help="folder for budget_<variant>.png: Fig 5's layout with one column group per snapshot")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     steps = sorted(set(args.steps))
@@ -110,7 +120,9 @@ def main(argv=None) -> None:
         mine = [s for s in steps if not cap or s <= int(cap)]
         snaps = train_snapshots(v, mine, out=args.out, data_root=args.data_root, seed_from=args.seed_from,
                                 extra=args.extra.split())
-        rows.append(score(v, snaps, out=args.out, n_boot=args.n_boot, judge_epochs=args.judge_epochs))
+        fig = args.figures / f"budget_{v}.png" if args.figures is not None else None
+        if fig is not None: fig.parent.mkdir(parents=True, exist_ok=True)
+        rows.append(score(v, snaps, out=args.out, n_boot=args.n_boot, judge_epochs=args.judge_epochs, figure=fig))
     table = pd.concat(rows, ignore_index=True)
     md = markdown(table)
     print(md)

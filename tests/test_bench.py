@@ -75,7 +75,7 @@ def test_budget_curve_snapshots_and_table(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     args = [sys.executable, str(ROOT / "bench" / "budget_curve.py"), "--out", str(tmp_path / "budget"), "--steps", "4", "2",
             "--variants", "decgan", "shared_g:2", "--data-root", str(tmp_path / "synth"), "--judge-epochs", "2",
-            "--n-boot", "50", "--extra", "--batch-size 4 --synth-subjects 10", "--table", str(tmp_path / "curve")]
+            "--n-boot", "50", "--extra", "--batch-size 4 --synth-subjects 10", "--table", str(tmp_path / "curve"), "--figures", str(tmp_path / "figs")]
     p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
     import pandas as pd
@@ -90,5 +90,6 @@ def test_budget_curve_snapshots_and_table(tmp_path):
             assert ck["step"] == s and ck["config"].shared_generator is shared
     assert "| DECGAN with one shared generator | 2 | 8 |" in (tmp_path / "curve.md").read_text()
     assert not (tmp_path / "budget" / "shared_g" / "step_4.pt").exists()
+    for v in ("decgan", "shared_g"): assert (tmp_path / "figs" / f"budget_{v}.png").stat().st_size > 0
     again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert again.returncode == 0 and "training to step" not in again.stdout, again.stdout[-2000:]

@@ -9,6 +9,7 @@
 #   FIGURES=figures             where the figures, the results table and the sample grids go
 #   TRAIN_EXTRA="-p steps 4"    more papermill parameters for every training (the tests make tiny runs this way)
 #   JUDGE_EPOCHS=60             the judges' training epochs (the tests use fewer)
+#   DEMO_COMMAND="make demo"    the command the figures' footers and the table name
 #
 # Each training is nbs/06_train.ipynb run by papermill with its embedded defaults plus the run's parameters
 # (executed notebook, log, checkpoint, losses, TensorBoard logs and sample grids under OUT/<run>); resume=True makes
@@ -72,6 +73,6 @@ ablations=""
 for r in "${ABLATION_RUNS[@]}"; do ablations+="${TITLE[$r]}=$SHOWN/$r/checkpoint.pt;"; done
 echo ">> evaluation and figures: nbs/08_figures.ipynb -> $OUT/08_figures.ipynb (log $OUT/08_figures.log)"
 "${PAPERMILL[@]}" nbs/08_figures.ipynb "$OUT/08_figures.ipynb" -p decgan_checkpoint "$SHOWN/decgan/checkpoint.pt" \
-  -p icgan_checkpoint "$SHOWN/icgan/checkpoint.pt" -p ablations "$ablations" -p out_dir "$FIGURES" -p judge_epochs "$JUDGE_EPOCHS" -p command "make demo" \
+  -p icgan_checkpoint "$SHOWN/icgan/checkpoint.pt" -p ablations "$ablations" -p out_dir "$FIGURES" -p judge_epochs "$JUDGE_EPOCHS" -p command "${DEMO_COMMAND:-make demo}" \
   > "$OUT/08_figures.log" 2>&1 || { echo "FAIL: figures: see $OUT/08_figures.log"; tail -n 20 "$OUT/08_figures.log"; exit 1; }
 echo ">> done in $((SECONDS - start)) s: $FIGURES/results.md, $FIGURES/fig3_synth.png, fig4_synth.png, fig5_synth.png$([ ${#ABLATION_RUNS[@]} = 0 ] || echo ", fig5_synth_ablations.png")"
