@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from decgan.core import atomic_path, load_checkpoint
-from decgan.evaluate import results_table
+from decgan.evaluate import markdown_table, results_table
 from decgan.figures import fig5_compare
 from decgan.train import load_model
 
@@ -86,13 +86,12 @@ def score(variant: str, snaps: dict, *, out: Path, n_boot: int, judge_epochs: in
 
 
 def markdown(table: pd.DataFrame) -> str:
-    ci = lambda r, m, d=3: f"{r[m]:.{d}f} [{r[m + '_lo']:.{d}f}, {r[m + '_hi']:.{d}f}]"
-    lines = ["| run | steps | images seen | expression acc. | identity sim. | SSIM | FID (judge features) |",
-             "|---|---|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        lines.append(f"| {r.variant} | {int(r.step):,} | {int(r.images_seen):,} | {ci(r, 'expression_accuracy')} | "
-                     f"{ci(r, 'identity_similarity')} | {ci(r, 'ssim')} | {r.fid:.1f} |")
-    return "\n".join(lines)
+    "The curve as a markdown table (decgan.evaluate's table writer), metrics with their intervals."
+    ci = lambda m, d=3: (lambda r: f"{r[m]:.{d}f} [{r[m + '_lo']:.{d}f}, {r[m + '_hi']:.{d}f}]")
+    return markdown_table(table, {"run": lambda r: str(r.variant), "steps": lambda r: f"{int(r.step):,}",
+                                  "images seen": lambda r: f"{int(r.images_seen):,}",
+                                  "expression acc.": ci("expression_accuracy"), "identity sim.": ci("identity_similarity"),
+                                  "SSIM": ci("ssim"), "FID (judge features)": lambda r: f"{r.fid:.1f}"})
 
 
 def main(argv=None) -> None:

@@ -11,7 +11,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -804,8 +804,7 @@ RUN_FIELDS = ("data_root", "device", "out_dir", "resume", "log_every", "sample_e
 
 def config_changes(cfg, base) -> str:
     "What `cfg` sets differently from `base` ('association=none, pool_size=0'); '' when they train the same thing."
-    from dataclasses import fields as _fields
-    return ", ".join(f"{f.name}={getattr(cfg, f.name)}" for f in _fields(cfg)
+    return ", ".join(f"{f.name}={getattr(cfg, f.name)}" for f in fields(cfg)
                      if f.name not in RUN_FIELDS and getattr(cfg, f.name) != getattr(base, f.name))
 
 
