@@ -14,7 +14,7 @@ ABLATIONS ?= 1
 DEMO_LANES ?= 2
 DEMO_STEPS ?=
 
-.PHONY: test demo lab readme env export clean check-sync check-clean check-readme bench
+.PHONY: test demo lab readme env export clean check-sync check-clean check-kernels check-readme bench
 
 env: $(STAMP)
 
@@ -42,13 +42,17 @@ check-clean: $(STAMP)
 	  echo "FAIL: notebooks are not clean: run '$(BIN)/nbdev_clean' and commit"; rm -rf $$tmp; exit 1; fi; \
 	rm -rf $$tmp; echo "ok: notebooks are clean"
 
+# papermill needs each notebook's kernelspec (name and language): users run `papermill nbs/06_train.ipynb ...` bare
+check-kernels: $(STAMP)
+	@$(BIN)/python tools/check_kernels.py nbs
+
 check-readme: $(STAMP)
 	@tmp=$$(mktemp -d); $(BIN)/python tools/make_readme.py nbs/index.ipynb $$tmp/README.md; \
 	if ! diff -q $$tmp/README.md README.md; then \
 	  echo "FAIL: README.md is stale: run 'make readme' and commit"; rm -rf $$tmp; exit 1; fi; \
 	rm -rf $$tmp; echo "ok: README.md matches nbs/index.ipynb"
 
-test: $(STAMP) check-sync check-clean check-readme
+test: $(STAMP) check-sync check-clean check-kernels check-readme
 	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 	OMP_NUM_THREADS=1 $(BIN)/pytest -q tests
 

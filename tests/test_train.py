@@ -77,7 +77,7 @@ def test_papermill_smoke(model, synth, tmp_path):
     out = tmp_path / "run"
 
     def papermill(steps, resume):
-        return _ok(_run([sys.executable, "-m", "papermill", "-k", "python3", "-l", "python", str(NOTEBOOK),
+        return _ok(_run([sys.executable, "-m", "papermill", str(NOTEBOOK),
                          str(tmp_path / f"executed-{steps}.ipynb"), "-p", "model", model, "-p", "steps", str(steps),
                          "-p", "batch_size", "3", "-p", "synth_subjects", "3", "-p", "data_root", str(synth),
                          "-p", "out_dir", str(out), "-p", "device", "cpu", "-p", "resume", str(resume), "--log-output"]))

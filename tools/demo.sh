@@ -20,7 +20,7 @@ BIN=$(cd "$1" && pwd); OUT=$(mkdir -p "$2" && cd "$2" && pwd)
 ABLATIONS=${ABLATIONS:-1}; LANES=${DEMO_LANES:-2}; FIGURES=${FIGURES:-figures}; JUDGE_EPOCHS=${JUDGE_EPOCHS:-60}
 read -r -a EXTRA <<< "${TRAIN_EXTRA:-}"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-PAPERMILL=("$BIN/papermill" -k python3 -l python --no-progress-bar --log-output)
+PAPERMILL=("$BIN/papermill" --no-progress-bar --log-output)
 
 # run name -> (papermill parameters, name in the results table)
 declare -A PARAMS=([decgan]="-p model decgan" [icgan]="-p model icgan"
