@@ -14,15 +14,16 @@ ABLATIONS ?= 1
 DEMO_LANES ?= 2
 DEMO_STEPS ?=
 
-.PHONY: test demo lab readme env export clean check-sync check-clean check-kernels check-readme bench
+.PHONY: test demo lab readme env export clean check-sync check-clean check-kernels check-params check-readme bench
 
 env: $(STAMP)
 
 $(STAMP): settings.ini setup.py
-	@echo ">> building $(VENV) (torch, facenet-pytorch --no-deps, decgan[dev])"
+	@echo ">> building $(VENV) (torch, facenet-pytorch --no-deps, dlib-bin + face-recognition-models, decgan[dev])"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH_PINS)
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps $(FACENET_PIN)
+	$(BIN)/pip install -q --disable-pip-version-check dlib-bin==20.0.1.post1 face-recognition-models==0.3.0
 	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
 	@touch $@
 
@@ -46,13 +47,17 @@ check-clean: $(STAMP)
 check-kernels: $(STAMP)
 	@$(BIN)/python tools/check_kernels.py nbs
 
+# the training chapter's papermill parameters are generated from decgan.core.Config (tools/parameters_cell.py)
+check-params: $(STAMP)
+	@$(BIN)/python tools/parameters_cell.py --check
+
 check-readme: $(STAMP)
 	@tmp=$$(mktemp -d); $(BIN)/python tools/make_readme.py nbs/index.ipynb $$tmp/README.md; \
 	if ! diff -q $$tmp/README.md README.md; then \
 	  echo "FAIL: README.md is stale: run 'make readme' and commit"; rm -rf $$tmp; exit 1; fi; \
 	rm -rf $$tmp; echo "ok: README.md matches nbs/index.ipynb"
 
-test: $(STAMP) check-sync check-clean check-kernels check-readme
+test: $(STAMP) check-sync check-clean check-kernels check-params check-readme
 	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 	OMP_NUM_THREADS=1 $(BIN)/pytest -q tests
 

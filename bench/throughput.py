@@ -287,7 +287,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--ablate", action="store_true", help="one extra 'ours' row per speed-up switched off")
     helps = {"compile": "torch.compile of each network (default: on with CUDA)",
-             "amp": "bf16 autocast (CUDA only; default on)", "channels_last": "channels_last layout (default on)",
+             "amp": "bf16 autocast (Config.precision bf16)", "channels_last": "channels_last layout (Config.channels_last)",
              "fused": "fused Adam (CUDA only; default on)",
              "device_data": "batches drawn on the device; off: from the plain path's DataLoader (default on)"}
     for f in FEATURES:
@@ -311,7 +311,7 @@ def main(argv=None) -> int:
     steps, warmup = _pick(args.steps, 50, 3, small), _pick(args.warmup, 10, 1, small)
     n_images = _pick(args.images, 512, 48, small)
     workers = args.workers if args.workers is not None else min(8, max(1, (os.cpu_count() or 2) // 2))
-    ours_on = {"compile": cuda, "amp": True, "channels_last": True, "fused": True, "device_data": True}
+    ours_on = {"compile": cuda, "amp": True, "channels_last": Config().channels_last, "fused": True, "device_data": True}
     ours_on.update({f: getattr(args, f) for f in FEATURES if getattr(args, f) is not None})
     if cuda:  # what decgan.train's _train sets before it builds the run (global: both paths get it)
         torch.backends.cudnn.benchmark = True
@@ -325,7 +325,7 @@ def main(argv=None) -> int:
     print(f"model: paper preset at {size}x{size}, width {width}, K={base.n_expressions}, association "
           f"{base.association}, pool {base.pool_size} | {warmup} warm-up + {steps} timed steps per row (median) | "
           f"plain: {workers} DataLoader worker(s) | ours: " + ", ".join(f"{k} {'on' if v else 'off'}" for k, v in ours_on.items())
-          + ("" if cuda else " (amp and fused act on CUDA only)"))
+          + ("" if cuda else " (fused Adam acts on CUDA only)"))
 
     rate, rate_dtype = matmul_rate(device, n=_pick(args.matmul_n, 8192, 512, small), reps=20 if cuda else 5)
     print(f"matmul rate ({rate_dtype}): {rate / 1e12:.4g} TFLOP/s")
@@ -357,15 +357,16 @@ def main(argv=None) -> int:
             variants = [("ours", ours_on)]
             if args.ablate:   # bf16 autocast and fused Adam act on CUDA only: no row for them elsewhere
                 variants += [(f"ours -{f}", {**ours_on, f: False}) for f in FEATURES
-                             if ours_on[f] and (cuda or f not in ("amp", "fused"))]
+                             if ours_on[f] and (cuda or f != "fused")]
 
             seed_everything(0)
-            plain_step, plain_net = plain_trainer(cfg.replace(amp=False, channels_last=False, compile=False), device,
+            plain_step, plain_net = plain_trainer(cfg.replace(precision="fp32", channels_last=False, compile=False), device,
                                                   image_shape=shape)
             start = {k: v.detach().clone() for k, v in plain_net.state_dict().items()}
             for label, on in variants:
                 if ours_on["compile"]: torch._dynamo.reset()
-                ocfg = cfg.replace(amp=on["amp"], channels_last=on["channels_last"], compile=on["compile"] and cuda)
+                ocfg = cfg.replace(precision="bf16" if on["amp"] else "fp32", channels_last=on["channels_last"],
+                                   compile=on["compile"] and cuda)
                 run = ours_trainer(ocfg, device, image_shape=shape, fused=on["fused"])
                 run.net.load_state_dict(start)
                 graphs0 = _graphs()
@@ -374,7 +375,7 @@ def main(argv=None) -> int:
                     check = [device_data.sample(bs, generator=gen) for _ in range(args.check_steps)]
                     check = [{k: v for k, v in b.items() if k in ("x", "y", "ref", "t")} for b in check]
                     rel, key, at = loss_check(plain_step, run, ocfg, check)
-                    amp = ocfg.amp and cuda
+                    amp = ocfg.precision == "bf16"
                     tol = 2.0 ** -8 * 16 if amp else 1e-3   # 16 units of bf16 rounding; float32 paths: 1e-3
                     notes.append(f"loss check, batch {bs}: {args.check_steps} steps from the same weights on the same batches: "
                                  f"max relative difference {rel:.3g} ({key}, step {at}); tolerance {tol:.3g} "

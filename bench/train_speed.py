@@ -18,7 +18,7 @@ import time
 import torch
 
 from decgan.core import N_EXPRESSIONS, Config, get_device
-from decgan.train import Dist, channels_last_batch, make_run
+from decgan.train import Dist, channels_last_batch, choose_precision, make_run
 
 
 def random_batch(cfg: Config, device: torch.device, generator: torch.Generator) -> dict:
@@ -56,13 +56,15 @@ def main(argv=None):
     p.add_argument("--device", default="auto")
     p.add_argument("--memory-format", choices=["config", "nchw", "channels_last", "both"], default="config")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    p.add_argument("--precisions", nargs="+", default=["auto"], choices=["auto", "bf16", "fp32"],
+                   help="rows per precision; auto: what training would choose (its setup probe)")
     args = p.parse_args(argv)
     if args.threads: torch.set_num_threads(args.threads)
     device = get_device(args.device)
     formats = {"config": [None], "nchw": [False], "channels_last": [True], "both": [False, True]}[args.memory_format]
     print(f"device {device} | torch {torch.__version__} | {torch.get_num_threads()} threads | "
           f"{args.warmup} warm-up + {args.steps} timed steps per row (median)")
-    print(f"{'model':8} {'preset':7} {'size':>4} {'width':>5} {'batch':>5} {'layout':>13} {'s/step':>8} {'images/s':>9} "
+    print(f"{'model':8} {'preset':7} {'size':>4} {'width':>5} {'batch':>5} {'layout':>13} {'prec':>5} {'s/step':>8} {'images/s':>9} "
           f"{'cpu s/step':>10}")
     for preset in args.presets:
         for model in args.models:
@@ -70,12 +72,14 @@ def main(argv=None):
                 over = {k: v for k, v in dict(batch_size=args.batch_size, width=args.width, channels_last=cl).items()
                         if v is not None}
                 # steps: a long run's budget, so IcGAN's timed steps all fall in its first (cGAN) phase, 70% of a run
-                cfg = Config.preset_of(preset, model=model, steps=10**6, **over)
-                wall, cpu = time_steps(cfg, device, steps=args.steps, warmup=args.warmup)
-                t, c = statistics.median(wall), statistics.median(cpu)
-                layout = "channels_last" if cfg.channels_last else "nchw"
-                print(f"{model:8} {preset:7} {cfg.image_size:>4} {cfg.width:>5} {cfg.batch_size:>5} {layout:>13} "
-                      f"{t:>8.3f} {cfg.batch_size / t:>9.1f} {c:>10.3f}", flush=True)
+                for prec in args.precisions:
+                    cfg = Config.preset_of(preset, model=model, steps=10**6, precision=prec, **over)
+                    cfg = cfg.replace(precision=choose_precision(cfg, device)[0])
+                    wall, cpu = time_steps(cfg, device, steps=args.steps, warmup=args.warmup)
+                    t, c = statistics.median(wall), statistics.median(cpu)
+                    layout = "channels_last" if cfg.channels_last else "nchw"
+                    print(f"{model:8} {preset:7} {cfg.image_size:>4} {cfg.width:>5} {cfg.batch_size:>5} {layout:>13} "
+                          f"{cfg.precision:>5} {t:>8.3f} {cfg.batch_size / t:>9.1f} {c:>10.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import re
 import sys
 import tempfile
 import traceback
+import warnings
 from pathlib import Path
 
 # %% auto #0
@@ -153,8 +154,10 @@ def run_synthesize(args, *, log=print) -> tuple[int, dict]:
     outs = output_paths(files, args.out, _tag(args), single_file=single)
     check_writable(outs[0])
 
-    from decgan.synthesize import expression_grid, load_generator, synthesize, target_label, write_image
+    from decgan.synthesize import PhotoWarning, crop_convention, load_generator, photo_warnings, target_label, write_image
     net, cfg = load_generator(args.checkpoint, device=args.device, model=args.model, preset=args.preset)
+    notes = photo_warnings(cfg)
+    for note in notes: log(f"warning: {note}")
     to = args.to
     if args.like is not None:
         from decgan.data import BadImage
@@ -165,7 +168,8 @@ def run_synthesize(args, *, log=print) -> tuple[int, dict]:
             raise CommandError(classify(e), f"--like {e}") from None
 
     summary = {"command": "synthesize", "checkpoint": str(args.checkpoint), "model": cfg.model, "preset": cfg.preset,
-               "image_size": cfg.image_size, "intensity": args.intensity, "all_faces": args.all_faces,
+               "image_size": cfg.image_size, "dataset": cfg.dataset, "crop": crop_convention(cfg).name, "warnings": notes,
+               "intensity": args.intensity, "all_faces": args.all_faces,
                "mode": "grid" if args.grid else ("like" if args.like else "to"),
                "target": None if args.grid else (args.like if args.like else _tag(args)),
                "photos": [], "failed": [{"input": p, "error": m, "exit_code": EXIT_INPUT} for p, m in missing],
@@ -174,12 +178,9 @@ def run_synthesize(args, *, log=print) -> tuple[int, dict]:
     for m in missing: log(f"error: {m[1]}")
     for src, dst in zip(files, outs):
         try:
-            if args.grid:
-                res = expression_grid(src, checkpoint=args.checkpoint, intensity=args.intensity, device=args.device,
-                                      all_faces=args.all_faces)
-            else:
-                res = synthesize(src, to=to, intensity=args.intensity, checkpoint=args.checkpoint, device=args.device,
-                                 all_faces=args.all_faces)
+            with warnings.catch_warnings():                  # each PhotoWarning was logged once above
+                warnings.simplefilter("ignore", PhotoWarning)
+                res = _one(args, src, to)
             write_image(dst, res.image)
         except Exception as e:
             code = classify(e)
@@ -193,6 +194,16 @@ def run_synthesize(args, *, log=print) -> tuple[int, dict]:
     code = summary["failed"][0]["exit_code"] if summary["failed"] else EXIT_OK
     summary["exit_code"] = code
     return code, summary
+
+
+def _one(args, src, to):
+    "The `Synthesis` of one photo `src` for parsed `args` (`to`: the target, or E2's label of the --like reference)."
+    from decgan.synthesize import expression_grid, synthesize
+    if args.grid:
+        return expression_grid(src, checkpoint=args.checkpoint, intensity=args.intensity, device=args.device,
+                               all_faces=args.all_faces)
+    return synthesize(src, to=to, intensity=args.intensity, checkpoint=args.checkpoint, device=args.device,
+                      all_faces=args.all_faces)
 
 
 def _names(cfg) -> tuple:

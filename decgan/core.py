@@ -18,10 +18,10 @@ import torch
 
 # %% auto #0
 __all__ = ['EXPRESSIONS', 'N_EXPRESSIONS', 'SHORT_NAMES', 'DATASET_CODES', 'DROPPED', 'MODELS', 'DATASETS', 'ASSOCIATIONS',
-           'CONDITIONS', 'PRESETS', 'ALIGN_TEMPLATE', 'ALIGN_WEIGHTS', 'CHECKPOINT_FORMAT', 'expression_index',
-           'expression_name', 'label_from_code', 'code_from_label', 'Config', 'get_device', 'seed_everything',
-           'template_5pt', 'landmarks68_to_5', 'similarity_transform', 'atomic_path', 'CheckpointError',
-           'save_checkpoint', 'load_checkpoint']
+           'CONDITIONS', 'PRECISIONS', 'LAMBDA_FIELDS', 'EVERY_FIELDS', 'MODEL_SETTINGS', 'PRESETS', 'ALIGN_TEMPLATE',
+           'ALIGN_WEIGHTS', 'CHECKPOINT_FORMAT', 'expression_index', 'expression_name', 'label_from_code',
+           'code_from_label', 'Config', 'get_device', 'seed_everything', 'template_5pt', 'landmarks68_to_5',
+           'similarity_transform', 'atomic_path', 'CheckpointError', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #f229d1c8
 EXPRESSIONS: tuple[str, ...] = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
@@ -82,53 +82,61 @@ def code_from_label(dataset: str, label: int) -> int:
     return next(c for c, n in DATASET_CODES[dataset].items() if n == name)
 
 # %% ../nbs/00_core.ipynb #90a0ba77
-MODELS = ("decgan", "icgan")
+MODELS = ("decgan", "icgan", "stargan")
 DATASETS = ("synth", "ckplus", "rafdb", "folder")
 ASSOCIATIONS = ("none", "expression", "identity", "both")
 CONDITIONS = ("reference", "onehot")
+PRECISIONS = ("auto", "bf16", "fp32")
+LAMBDA_FIELDS = ("lambda_adv", "lambda_cls", "lambda_rec", "lambda_walker", "lambda_visit")
+EVERY_FIELDS = ("log_every", "sample_every", "ckpt_every")
 
 
 @dataclass
 class Config:
     "Everything that defines a run. Build with `Config.preset(name, **overrides)`."
     # what to train, on what
-    model: str = "decgan"            # 'decgan' | 'icgan'
-    preset: str = "paper"            # 'paper' | 'demo'
-    dataset: str = "synth"           # 'synth' | 'ckplus' | 'rafdb' | 'folder'
-    data_root: str | None = None     # root of the user's copy; None for 'synth' (written under out_dir)
-    align: str = "auto"              # 'auto' | 'landmarks' | 'mtcnn' | 'none'
+    model: str = "decgan"            # 'decgan' | 'icgan' (baseline) | 'stargan' (baseline)
+    preset: str = "paper"            # 'paper' (Tables 1-2, 64x64) | 'demo' (32x32, quarter width, for 2 CPU cores)
+    dataset: str = "synth"           # 'synth' (embedded, written on first use) | 'ckplus' | 'rafdb' | 'folder'
+    data_root: str | None = None     # root of your copy; for 'synth' where the tree goes (default <out_dir>/synth)
+    align: str = "auto"              # 'auto' | 'landmarks' (the release's points) | 'mtcnn' | 'none' (shipped crops)
     # architecture (Tables 1-2)
-    image_size: int = 64
+    image_size: int = 64             # side of the square images the networks see
     width: float = 1.0               # channel multiplier: 1.0 is the paper's 64-128-256
-    channels: int = 3
-    n_expressions: int = N_EXPRESSIONS
+    channels: int = 3                # image channels (RGB: every loader produces 3)
+    n_expressions: int = N_EXPRESSIONS  # the seven expressions of decgan.core.EXPRESSIONS
     shared_generator: bool = False   # paper: two generators G1, G2
     # loss weights (the paper gives none; see the prose above)
-    lambda_adv: float = 1.0
-    lambda_cls: float = 1.0
-    lambda_rec: float = 10.0
-    lambda_walker: float = 1.0
-    lambda_visit: float = 0.1
+    lambda_adv: float = 1.0          # weight of the adversarial losses (eqs. 4-5)
+    lambda_cls: float = 1.0          # weight of the expression classification losses (StarGAN's 1)
+    lambda_rec: float = 10.0         # weight of the cycle reconstruction (eq. 9; StarGAN's 10)
+    lambda_walker: float = 1.0       # associative walker loss (Haeusser et al.)
+    lambda_visit: float = 0.1        # associative visit loss
     association: str = "expression"  # 'none' | 'expression' | 'identity' | 'both'
     condition: str = "reference"     # G1's label l in training: softmax(E2(reference face)) or one-hot target
     pool_size: int = 50              # history pool slots per target expression; 0 switches the pool off
     # optimisation
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    batch_size: int = 16
-    steps: int = 100_000
+    lr: float = 2e-4                 # the generators' (and encoders') learning rate
+    lr_d: float | None = None        # D's learning rate; None = lr (a two-timescale setting when it differs)
+    beta1: float = 0.5               # Adam's first beta (the paper's 0.5)
+    beta2: float = 0.999             # Adam's second beta (the paper's 0.999)
+    batch_size: int = 16             # images per step, per process
+    steps: int = 100_000             # optimisation steps
+    # stabilisers beyond the paper (each off at 0 / False; the training chapter measures them)
+    ema_beta: float = 0.0            # moving average of the generator weights used for samples, evaluation, photos
+    r1_gamma: float = 0.0            # R1 penalty gamma/2 * E|grad_x D(x)|^2 on real images (StarGAN v2 uses 1)
+    spectral_norm: bool = False      # spectral normalisation of D's convolutions
     # run
-    seed: int = 0
-    device: str = "auto"
-    out_dir: str = "runs/decgan"
-    resume: bool = False
-    log_every: int = 50
-    sample_every: int = 500
-    ckpt_every: int = 1000
-    amp: bool = True                 # bf16 autocast where the device supports it (CUDA)
-    channels_last: bool = True
-    compile: bool = False
+    seed: int = 0                    # seeds weights, batches, pool and noise
+    device: str = "auto"             # 'auto' (CUDA when present) | 'cpu' | 'cuda' | 'cuda:1'
+    out_dir: str = "runs/decgan"     # checkpoint, losses, samples, TensorBoard logs (papermill/CLI: runs/<model>)
+    resume: bool = False             # continue from out_dir/checkpoint.pt
+    log_every: int = 50              # steps between CSV/TensorBoard rows
+    sample_every: int = 500          # steps between sample grids
+    ckpt_every: int = 1000           # steps between checkpoints
+    precision: str = "auto"          # 'auto' (chosen at setup by capability and a timed probe) | 'bf16' | 'fp32'
+    channels_last: bool = False      # NHWC activations (measured slower on the CPU; see the training chapter)
+    compile: bool = False            # torch.compile each network
 
     def __post_init__(self):
         for name, allowed in (("model", MODELS), ("dataset", DATASETS), ("association", ASSOCIATIONS), ("condition", CONDITIONS),
@@ -137,15 +145,24 @@ class Config:
                 raise ValueError(f"Config.{name}={getattr(self, name)!r}; expected one of {', '.join(allowed)}")
         if self.image_size % 4 or self.image_size < 16:
             raise ValueError(f"Config.image_size={self.image_size}: must be a multiple of 4 and at least 16")
-        if self.width <= 0 or self.batch_size < 1 or self.steps < 0 or self.pool_size < 0:
-            raise ValueError("Config: width must be > 0, batch_size >= 1, steps >= 0, pool_size >= 0")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"Config.precision={self.precision!r}; expected one of {', '.join(PRECISIONS)}")
+        for name, ok, want in (("width", self.width > 0, "> 0"), ("batch_size", self.batch_size >= 1, ">= 1"),
+                               ("steps", self.steps >= 0, ">= 0"), ("pool_size", self.pool_size >= 0, ">= 0"),
+                               ("lr", self.lr > 0, "> 0"), ("lr_d", self.lr_d is None or self.lr_d > 0, "> 0 or None"),
+                               ("ema_beta", 0 <= self.ema_beta < 1, "in [0, 1)"), ("r1_gamma", self.r1_gamma >= 0, ">= 0"),
+                               ("channels", self.channels == 3, "3 (every loader produces RGB)"),
+                               *((f, getattr(self, f) >= 0, ">= 0") for f in LAMBDA_FIELDS),
+                               *((f, getattr(self, f) >= 1, ">= 1") for f in EVERY_FIELDS)):
+            if not ok: raise ValueError(f"Config.{name}={getattr(self, name)!r}: must be {want}")
 
     @classmethod
     def preset_of(cls, name: str = "paper", **overrides) -> "Config":
-        "A `Config` from preset `name` ('paper' or 'demo') with `overrides` applied."
+        "A `Config` from preset `name` ('paper' or 'demo'), then the model's own `MODEL_SETTINGS`, then `overrides`."
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
-        return cls(**{**PRESETS[name], "preset": name, **overrides})
+        model = MODEL_SETTINGS.get(overrides.get("model", cls.model), {})
+        return cls(**{**PRESETS[name], **model, "preset": name, **overrides})
 
     def replace(self, **changes) -> "Config":
         "A copy with `changes` applied (validated again)."
@@ -163,6 +180,11 @@ class Config:
         if unknown: raise ValueError(f"unknown Config fields: {', '.join(unknown)}")
         return cls(**d)
 
+
+#: the optimiser settings a baseline's authors trained it with; they override a preset's and are overridden by the user
+MODEL_SETTINGS: dict[str, dict] = {
+    "stargan": dict(lr=1e-4, beta1=0.5, beta2=0.999),   # StarGAN (Choi et al. 2018), with its own linear decay
+}
 
 PRESETS: dict[str, dict] = {
     "paper": dict(image_size=64, width=1.0, batch_size=16, lr=2e-4, beta1=0.5, beta2=0.999),

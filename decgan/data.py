@@ -10,6 +10,7 @@ import json
 import os
 import re
 import struct
+import sys
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,10 +27,11 @@ from .core import (ALIGN_TEMPLATE, ALIGN_WEIGHTS, landmarks68_to_5, similarity_t
                          label_from_code)
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'MAX_PIXELS', 'MIN_SIDE', 'CROP_SIZE', 'MIN_FACE_SIZE', 'LAYOUTS', 'CACHE_DIRNAME', 'CACHE_FORMAT',
-           'ALIGN_MODES', 'SPLITS', 'BadImage', 'load_image', 'apply_affine', 'invert_affine', 'align_face',
-           'center_crop', 'read_ckplus_landmarks', 'read_rafdb_landmarks', 'Face', 'detect_all_faces', 'detect_faces',
-           'LayoutError', 'Prepared', 'prepare', 'to_unit_range', 'from_unit_range', 'DeviceData']
+__all__ = ['IMAGE_EXTENSIONS', 'MAX_PIXELS', 'MIN_SIDE', 'CROP_SIZE', 'MIN_FACE_SIZE', 'LAYOUTS', 'CACHE_DIRNAME',
+           'UNLABELLED_SEQUENCE', 'CACHE_FORMAT', 'ALIGN_MODES', 'SPLITS', 'BadImage', 'load_image', 'apply_affine',
+           'invert_affine', 'align_face', 'center_crop', 'read_ckplus_landmarks', 'read_rafdb_landmarks', 'Face',
+           'detect_all_faces', 'detect_faces', 'LayoutError', 'Prepared', 'prepare', 'to_unit_range', 'from_unit_range',
+           'DeviceData']
 
 # %% ../nbs/01_data.ipynb #35a5070c
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
@@ -266,6 +268,8 @@ LAYOUTS = {
                "; aliases such as 'happy' accepted), optionally split as <root>/train/<expression>/ and <root>/test/<expression>/"),
 }
 CACHE_DIRNAME = ".decgan_cache"
+#: the reason recorded for a CK+ sequence without an emotion file: normal (the release labels 327 of its 593), counted apart
+UNLABELLED_SEQUENCE = "unlabelled sequence (no Emotion/*_emotion.txt file)"
 
 
 class LayoutError(ValueError):
@@ -354,7 +358,7 @@ def _list_ckplus(root: Path, *, split: str, align: str, test_fraction: float, sp
     chosen = {}                                                   # (subject, label) -> seq
     for seq, frames in seqs.items():
         if seq not in labelled:
-            skipped.append((f"cohn-kanade-images/{seq}", "unlabelled sequence (no Emotion/*_emotion.txt file)")); continue
+            skipped.append((f"cohn-kanade-images/{seq}", UNLABELLED_SEQUENCE)); continue
         label = labelled[seq][0]
         if label is None: continue                                # already reported above
         if len(frames) < 2:
@@ -545,10 +549,39 @@ class Prepared:
         c = torch.bincount(self.labels, minlength=N_EXPRESSIONS).tolist()
         return {name: c[i] for i, name in enumerate(EXPRESSIONS)}
 
+    @property
+    def unlabelled(self) -> list:
+        "The CK+ sequences skipped only because they carry no emotion file (normal in CK+: counted apart)."
+        return [p for p, r in self.skipped if r == UNLABELLED_SEQUENCE]
+
+    @property
+    def problems(self) -> list:
+        "The other skips, (path, reason): files that could not be used, and entries dropped by a rule."
+        return [(p, r) for p, r in self.skipped if r != UNLABELLED_SEQUENCE]
+
+    def summary(self) -> str:
+        "One line for people: what was kept, what was skipped and why (most common reasons first), where the report is."
+        m = self.meta
+        reasons = Counter(_reason_kind(r) for _, r in self.problems).most_common()
+        why = "; ".join(f"{n} {r}" for r, n in reasons[:4]) + ("; ..." if len(reasons) > 4 else "")
+        s = (f"decgan.data {m.get('dataset')}/{m.get('split')}: kept {len(self)} images"
+             + (f", {len(self.pairs)} pairs" if m.get("dataset") == "ckplus" else "")
+             + f"; skipped {len(self.problems)} entries" + (f" ({why})" if why else ""))
+        if self.unlabelled:
+            s += (f"; {len(self.unlabelled)} unlabelled CK+ sequences, not used (normal: the release labels 327 of its "
+                  "593 sequences)")
+        return s + (f"; report: {m['report_path']}" if m.get("report_path") else "")
+
     def __repr__(self):
         m = self.meta
         return (f"Prepared({m.get('dataset')} {m.get('split')}: {len(self)} images {tuple(self.images.shape[1:])}, "
-                f"{len(self.pairs)} pairs, {len(set(self.subjects.tolist()))} subjects, {len(self.skipped)} skipped)")
+                f"{len(self.pairs)} pairs, {len(set(self.subjects.tolist()))} subjects, {len(self.skipped)} skipped"
+                + (f", {len(self.unlabelled)} of them unlabelled sequences" if self.unlabelled else "") + ")")
+
+
+def _reason_kind(reason: str) -> str:
+    "A skip reason without its particulars (what is in parentheses, after a colon or names a line): what the counts group by."
+    return re.sub(r"\s*\([^)]*\)", "", str(reason)).split(":")[0].strip()
 
 
 def _file_stamp(p: Path):
@@ -563,6 +596,8 @@ def _write_report(path: Path, prepared: Prepared):
     reasons = Counter(re.sub(r"\(.*", "", r).strip() for _, r in prepared.skipped)
     lines = [f"# decgan.data report: dataset={m['dataset']} split={m['split']} size={m['size']} align={m['align']} root={prepared.root}",
              f"# kept {len(prepared)} images, {len(prepared.pairs)} pairs; skipped {len(prepared.skipped)}",
+             f"# of the skipped: {len(prepared.problems)} problems or rules, {len(prepared.unlabelled)} unlabelled CK+ sequences "
+             "(normal: the release labels 327 of its 593)",
              f"# split: {json.dumps(m['split_record'])}"]
     lines += [f"# skipped {n}: {r}" for r, n in reasons.most_common()]
     lines += ["path\treason"] + [f"{p}\t{' '.join(str(r).split())}" for p, r in prepared.skipped]
@@ -640,8 +675,19 @@ def _save_cache(prepared: Prepared, cache_path: Path, report_path: Path):
 def prepare(dataset: str, root, *, size: int = 64, split: str = "train", align: str = "auto",
             cache_dir=None, cache: bool = True, rebuild: bool = False, crop_size: int = CROP_SIZE,
             test_fraction: float = 0.2, split_seed: int = 0, max_pixels: int = MAX_PIXELS,
-            device="auto", batch_size: int = 32, workers: int | None = None, progress: bool | None = None) -> Prepared:
+            device="auto", batch_size: int = 32, workers: int | None = None, progress: bool | None = None,
+            quiet: bool = False) -> Prepared:
     "Aligned, cached uint8 faces of `dataset` ('ckplus', 'rafdb' or 'folder') under `root`; see the chapter for the rules."
+    prepared = _prepare(dataset, root, size=size, split=split, align=align, cache_dir=cache_dir, cache=cache,
+                        rebuild=rebuild, crop_size=crop_size, test_fraction=test_fraction, split_seed=split_seed,
+                        max_pixels=max_pixels, device=device, batch_size=batch_size, workers=workers, progress=progress)
+    if prepared.skipped and not quiet: print(prepared.summary(), file=sys.stderr, flush=True)
+    return prepared
+
+
+def _prepare(dataset, root, *, size, split, align, cache_dir, cache, rebuild, crop_size, test_fraction, split_seed,
+             max_pixels, device, batch_size, workers, progress) -> Prepared:
+    "`prepare` without its summary line."
     root = _check_args(dataset, root, split=split, align=align, size=size)
     listing = _LISTERS[dataset](root, split=split, align=align, test_fraction=test_fraction, split_seed=split_seed)
     settings = dict(format=CACHE_FORMAT, dataset=dataset, split=split, size=int(size), align=align, crop_size=crop_size,

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import math
 import os
+import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
@@ -25,15 +28,16 @@ from .core import EXPRESSIONS, N_EXPRESSIONS, atomic_path, get_device, seed_ever
 from .data import from_unit_range, to_unit_range
 
 # %% auto #0
-__all__ = ['JUDGE_FORMAT', 'FACENET_FILE', 'EMOTIONS', 'METRICS', 'RUN_FIELDS', 'to_01', 'to_model', 'gaussian_window', 'ssim',
-           'psnr', 'l1_error', 'one_thread', 'frechet_distance', 'kernel_distance', 'bootstrap_ci', 'mean_ci',
-           'expression_hits', 'CosineHead', 'Judge', 'JudgeEnsemble', 'train_judge', 'judge_outputs', 'judge_accuracy',
-           'judge_key', 'cached_judge', 'cosine_rows', 'identity_report', 'JudgeUnavailable', 'facenet_weights_path',
-           'FaceNetEmbedder', 'load_facenet', 'EvalSet', 'synth_identities', 'is_synthetic', 'evaluation_data',
-           'synth_truth', 'build_eval_set', 'smoke_checkpoints', 'Judges', 'build_judges', 'judges_for',
-           'translate_all', 'score_outputs', 'summarise', 'paired_difference', 'Evaluation', 'evaluate_outputs',
-           'evaluate_model', 'evaluate_checkpoint', 'Results', 'markdown_table', 'config_changes', 'check_goals',
-           'results_table', 'results_markdown', 'write_results']
+__all__ = ['JUDGE_FORMAT', 'FACENET_FILE', 'DLIB_FILES', 'DLIB_INSTALL', 'EMOTIONS', 'NO_TRUTH', 'IDENTITY_JUDGES', 'METRICS',
+           'RUN_FIELDS', 'to_01', 'to_model', 'gaussian_window', 'ssim', 'psnr', 'l1_error', 'one_thread',
+           'frechet_distance', 'kernel_distance', 'bootstrap_ci', 'mean_ci', 'expression_hits', 'CosineHead', 'Judge',
+           'JudgeEnsemble', 'train_judge', 'judge_outputs', 'judge_accuracy', 'judge_key', 'cached_judge',
+           'cosine_rows', 'identity_report', 'identity_check', 'JudgeUnavailable', 'facenet_weights_path',
+           'FaceNetEmbedder', 'load_facenet', 'dlib_models_dir', 'DlibEmbedder', 'load_dlib', 'EvalSet', 'skip_summary',
+           'synth_identities', 'is_synthetic', 'evaluation_data', 'synth_truth', 'build_eval_set', 'smoke_checkpoints',
+           'Judges', 'build_judges', 'judges_for', 'translate_all', 'score_outputs', 'summarise', 'paired_difference',
+           'Evaluation', 'evaluate_outputs', 'evaluate_model', 'evaluate_checkpoint', 'Results', 'markdown_table',
+           'config_changes', 'check_goals', 'results_table', 'results_markdown', 'write_results']
 
 # %% ../nbs/07_evaluate.ipynb #ad5f4fc5
 def to_01(x: torch.Tensor) -> torch.Tensor:
@@ -296,11 +300,17 @@ def train_judge(images: torch.Tensor, labels: torch.Tensor, *, n_classes: int, a
     return net.eval()
 
 
+def _device_of(net: nn.Module) -> torch.device:
+    "Where `net` lives: its first parameter's or buffer's device (the CPU for a module with neither)."
+    for t in (*net.parameters(), *net.buffers()): return t.device
+    return torch.device("cpu")
+
+
 @torch.no_grad()
 def judge_outputs(net: nn.Module, images: torch.Tensor, *, batch_size: int = 256,
                   device: str | torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     "(logits, features) of `net` on images (`uint8`, or float in [-1, 1]), batched; both returned on the CPU."
-    dev = next(net.parameters()).device if device is None else get_device(device)
+    dev = _device_of(net) if device is None else get_device(device)
     logits, feats = [], []
     for i in range(0, len(images), batch_size):
         x = images[i:i + batch_size].to(dev)
@@ -373,6 +383,30 @@ def identity_report(emb: torch.Tensor, subjects: torch.Tensor, labels: torch.Ten
     return dict(rank1=float((sim.argmax(1) == truth).float().mean()), genuine=float(sim[same].mean()),
                 impostor=float(sim[~same].mean()), n_identities=len(gallery_subj), n_probes=int(probe.sum()))
 
+
+def identity_check(emb: torch.Tensor, subjects: torch.Tensor, labels: torch.Tensor, *, max_faces: int = 2000) -> dict:
+    """The identity judge's own report on a test split: `identity_report` (with `applicable=True`) where test
+    identities repeat; otherwise rank-1 and genuine cosine are `nan`, `why` says why, and only the impostor cosine
+    (mean over pairs of different identities, on at most `max_faces` evenly spaced faces) is measured."""
+    subjects, labels = subjects.cpu(), labels.cpu()
+    neutral = {int(s) for s, l in zip(subjects.tolist(), labels.tolist()) if l == 0}
+    expressive = {int(s) for s, l in zip(subjects.tolist(), labels.tolist()) if l != 0}
+    if len(neutral) >= 2 and neutral & expressive:
+        return identity_report(emb, subjects, labels) | dict(applicable=True, why="")
+    n_subj = len(set(subjects.tolist()))
+    if n_subj == len(subjects):
+        why = (f"every one of the {len(subjects)} test faces is its own identity (RAF-DB and image folders name no "
+               "person), so there is no gallery of known faces and no genuine pair")
+    else:
+        why = (f"no two test identities have both a neutral and an expressive face ({len(neutral)} with a neutral face, "
+               f"{len(expressive)} with an expressive one), so there is no gallery to identify against")
+    keep = torch.linspace(0, len(emb) - 1, min(len(emb), max_faces)).round().long().unique()
+    e, s = F.normalize(emb[keep].float(), dim=1), subjects[keep]
+    diff = s[:, None] != s[None, :]
+    impostor = float((e @ e.T)[diff].mean()) if diff.any() else math.nan
+    return dict(rank1=math.nan, genuine=math.nan, impostor=impostor, n_identities=n_subj, n_probes=0,
+                applicable=False, why=why)
+
 # %% ../nbs/07_evaluate.ipynb #5438aedb
 FACENET_FILE = "20180402-114759-vggface2.pt"
 
@@ -414,7 +448,7 @@ def load_facenet(*, weights: str | os.PathLike | None = None, device: str | torc
             f"InceptionResnetV1 with VGGFace2 weights, which are not downloaded at run time. Remedy: on a machine "
             f"with internet run  python -c \"from facenet_pytorch import InceptionResnetV1; InceptionResnetV1(pretrained='vggface2')\"  "
             f"and copy ~/.cache/torch/checkpoints/{FACENET_FILE} to {path} (or set TORCH_HOME, or pass weights=<file>). "
-            f"Alternatively evaluate with identity_judge='trained' (an embedding trained on this dataset's training "
+            f"Alternatively evaluate with identity_judge='dlib' (the default on real faces, offline) or identity_judge='trained' (an embedding trained on this dataset's training "
             f"identities); the table then names that judge instead of FaceNet.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -422,6 +456,68 @@ def load_facenet(*, weights: str | os.PathLike | None = None, device: str | torc
     except Exception as e:
         raise JudgeUnavailable(f"{path}: not a usable FaceNet VGGFace2 state dict ({type(e).__name__}: {str(e)[:200]}); "
                                f"replace it with facenet-pytorch's {FACENET_FILE}") from None
+
+# %% ../nbs/07_evaluate.ipynb #8fbc220c
+#: the model files used from the face_recognition_models wheel
+DLIB_FILES = dict(recognition="dlib_face_recognition_resnet_model_v1.dat", shape="shape_predictor_5_face_landmarks.dat")
+DLIB_INSTALL = "pip install dlib-bin==20.0.1.post1 face-recognition-models==0.3.0"
+
+
+def dlib_models_dir() -> Path:
+    """The `models/` folder of the `face_recognition_models` wheel, found without importing it (its `__init__`
+    imports `pkg_resources`, which setuptools >= 81 no longer has)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise JudgeUnavailable(f"face_recognition_models (the weights of dlib's face-recognition ResNet) is not installed. "
+                               f"Remedy: `make env` installs it, or  {DLIB_INSTALL}")
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+class DlibEmbedder(nn.Module):
+    """dlib's face-recognition ResNet on aligned faces in [-1, 1]: each face is enlarged to dlib's 150-px input, its
+    five points found by dlib's shape predictor within the whole crop (no face detector), and described in 128-d."""
+    name = "dlib face-recognition ResNet (128-d; 5-point chip from the aligned crop)"
+    chip = 150
+
+    def __init__(self, models_dir: str | os.PathLike):
+        super().__init__()
+        import dlib
+        self.recognizer = dlib.face_recognition_model_v1(str(Path(models_dir) / DLIB_FILES["recognition"]))
+        self.predictor = dlib.shape_predictor(str(Path(models_dir) / DLIB_FILES["shape"]))
+        self.box = dlib.rectangle(0, 0, self.chip - 1, self.chip - 1)
+        self.register_buffer("anchor", torch.zeros(0), persistent=False)      # so the module has a device
+        self.eval()
+
+    def chips(self, x: torch.Tensor) -> list[np.ndarray]:
+        "Faces (N, C, H, W) in [-1, 1] or uint8 as 150×150 RGB uint8 arrays (grey faces repeated to 3 channels)."
+        from PIL import Image
+        u8 = (x if x.dtype == torch.uint8 else from_unit_range(x.float())).detach().cpu()
+        if u8.shape[1] == 1: u8 = u8.expand(-1, 3, -1, -1)
+        return [np.ascontiguousarray(np.array(Image.fromarray(im).resize((self.chip, self.chip), Image.Resampling.BICUBIC)))
+                for im in u8.permute(0, 2, 3, 1).contiguous().numpy()]
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        out = [np.asarray(self.recognizer.compute_face_descriptor(c, self.predictor(c, self.box)), np.float32)
+               for c in self.chips(x)]
+        return torch.from_numpy(np.stack(out)).to(x.device)
+
+    def forward(self, x): return self.features(x)
+
+
+def load_dlib(*, models_dir: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> DlibEmbedder:
+    "dlib's face-recognition ResNet from the installed wheels (or `models_dir`); `JudgeUnavailable` with the remedy if absent."
+    try:
+        import dlib  # noqa: F401
+    except ImportError:
+        raise JudgeUnavailable(f"dlib is not installed; it is the default identity judge for real faces. Remedy: `make env` "
+                               f"installs it, or  {DLIB_INSTALL}  (prebuilt wheels; the weights ship inside, nothing downloads "
+                               f"at run time). Alternatively identity_judge='trained' or 'facenet'.") from None
+    d = Path(models_dir) if models_dir is not None else dlib_models_dir()
+    missing = [f for f in DLIB_FILES.values() if not (d / f).is_file()]
+    if missing:
+        raise JudgeUnavailable(f"{d}: missing {', '.join(missing)}; reinstall with  {DLIB_INSTALL}")
+    return DlibEmbedder(d).to(get_device(device))
 
 # %% ../nbs/07_evaluate.ipynb #3d9443d8
 EMOTIONS = tuple(range(1, N_EXPRESSIONS))        # the six target expressions (all but neutral)
@@ -437,14 +533,22 @@ class EvalSet:
     truth: torch.Tensor | None       # uint8 (M, C, H, W) true target faces, or None
     real: torch.Tensor               # uint8 real test faces of the target expressions (FID/KID reference)
     dataset: str
-    truth_kind: str                  # where `truth` comes from
+    truth_kind: str                  # where `truth` comes from, or why there is none
+    skipped: list = field(default_factory=list)   # (path, reason) the loader skipped in the test split
 
     def __len__(self): return len(self.targets)
 
     def describe(self) -> str:
         return (f"{self.dataset}: {len(self)} translations of {len(self.source_index.unique())} test faces of "
                 f"{len(self.subjects.unique())} unseen identities; truth: {self.truth_kind}; "
-                f"FID reference: {len(self.real)} real test faces")
+                f"FID reference: {len(self.real)} real test faces; "
+                f"{skip_summary(self.skipped)} test images skipped by the loader")
+
+
+def skip_summary(skipped) -> str:
+    "'0', or '3 (2 no face found by MTCNN, 1 cannot decode)': how many (path, reason) rows, by reason."
+    reasons = Counter(" ".join(re.sub(r"\([^)]*\)", "", str(r)).split()).rstrip(":;,") for _, r in skipped)
+    return f"{len(skipped)}" + (" (" + ", ".join(f"{n} {r}" for r, n in reasons.most_common()) + ")" if skipped else "")
 
 
 def synth_identities(prepared) -> torch.Tensor:
@@ -492,6 +596,12 @@ def synth_truth(identity: int, expression: int, *, size: int, seed: int = 0, gre
     return torch.from_numpy(img).permute(2, 0, 1).contiguous()
 
 
+#: why a dataset has no true target face for a translation (the table's "n/a" for SSIM / PSNR / L1)
+NO_TRUTH = dict(rafdb="none: RAF-DB has one photo per person, so no photo of that person with the target expression exists",
+                folder="none: an image folder names no person, so no photo of that person with the target expression is known",
+                ckplus="none: no neutral -> peak sequence of the same subject in the test split")
+
+
 def build_eval_set(test, *, targets=EMOTIONS, synth_seed: int = 0) -> EvalSet:
     "The translations to score on a prepared test split (see the prose for the three cases)."
     dataset = test.meta.get("dataset", "?")
@@ -499,13 +609,13 @@ def build_eval_set(test, *, targets=EMOTIONS, synth_seed: int = 0) -> EvalSet:
     targets = [int(t) for t in targets]
     real_mask = torch.isin(test.labels, torch.tensor(targets))
     real = test.images[real_mask]
-    synthetic = is_synthetic(test.root)
+    synthetic = is_synthetic(test.root) and dataset == "ckplus"      # the renderer's truth is made for the CK+-format tree
     if synthetic or len(test.pairs) == 0:
         neutral = (test.pairs[:, 0].unique() if len(test.pairs) else torch.nonzero(test.labels == 0).flatten())
         if len(neutral) == 0: raise ValueError(f"{test.root}: no neutral test faces to translate")
         src = neutral.repeat_interleave(len(targets))
         tgt = torch.tensor(targets).repeat(len(neutral))
-        truth, kind = None, "none (no true target exists for this dataset)"
+        truth, kind = None, NO_TRUTH.get(dataset, NO_TRUTH["ckplus"]) + (" (synthetic tree)" if is_synthetic(test.root) else "")
         if synthetic:
             ident = synth_identities(test)
             size, grey = test.images.shape[-1], _grey(test.images)
@@ -517,29 +627,38 @@ def build_eval_set(test, *, targets=EMOTIONS, synth_seed: int = 0) -> EvalSet:
         src, peak = test.pairs[keep, 0], test.pairs[keep, 1]
         tgt, truth, kind = test.labels[peak], test.images[peak], "peak frame of the same CK+ sequence"
     return EvalSet(sources=test.images[src], targets=tgt.long(), subjects=test.subjects[src], source_index=src,
-                   truth=truth, real=real, dataset=dataset, truth_kind=kind)
+                   truth=truth, real=real, dataset=dataset, truth_kind=kind, skipped=list(test.skipped))
 
 # %% ../nbs/07_evaluate.ipynb #2368cc6c
-def smoke_checkpoints(root: str | os.PathLike, *, n_subjects: int = 10, image_size: int = 16, seed: int = 0) -> dict:
-    "{'DECGAN': path, 'IcGAN': path}: untrained tiny networks saved on a tiny synthetic tree under `root` (for smoke runs and tests)."
+def smoke_checkpoints(root: str | os.PathLike, *, n_subjects: int = 10, image_size: int = 16, seed: int = 0,
+                      dataset: str = "synth", data_root: str | os.PathLike | None = None, align: str = "auto") -> dict:
+    """{'DECGAN': path, 'IcGAN': path}: untrained tiny networks saved under `root` (for smoke runs and tests), on a tiny
+    synthetic CK+ tree written there, or on the `dataset` tree at `data_root` (e.g. a RAF-DB- or folder-format tree)."""
     from decgan.core import Config, save_checkpoint
     from decgan.icgan import IcGAN
     from decgan.models import DECGAN
     from decgan.synth import write_ckplus_tree
     root = Path(root)
-    tree = root / "synth"
-    if not (tree / "synth_meta.csv").is_file():
-        write_ckplus_tree(tree, n_subjects, seed=seed, frames=(2, 2), expressions_per_subject=(3, 4),
-                          contempt_rate=0.0, unlabelled_rate=0.0)
+    if data_root is None:
+        if dataset != "synth": raise ValueError(f"smoke_checkpoints: dataset={dataset!r} needs its data_root")
+        tree = root / "synth"
+        if not (tree / "synth_meta.csv").is_file():
+            write_ckplus_tree(tree, n_subjects, seed=seed, frames=(2, 2), expressions_per_subject=(3, 4),
+                              contempt_rate=0.0, unlabelled_rate=0.0)
+    else:
+        tree = Path(data_root)
     out = {}
     for name, kind, cls in (("DECGAN", "decgan", DECGAN), ("IcGAN", "icgan", IcGAN)):
-        cfg = Config.preset_of("demo", model=kind, image_size=image_size, data_root=str(tree.resolve()),
-                               out_dir=str(root / kind), steps=0, seed=seed)
+        cfg = Config.preset_of("demo", model=kind, dataset=dataset, align=align, image_size=image_size,
+                               data_root=str(tree.resolve()), out_dir=str(root / kind), steps=0, seed=seed)
         seed_everything(seed)
         out[name] = save_checkpoint(root / kind / "checkpoint.pt", config=cfg, step=0, state={"nets": cls(cfg).state_dict()})
     return out
 
 # %% ../nbs/07_evaluate.ipynb #7d6b4b7e
+IDENTITY_JUDGES = ("auto", "trained", "dlib", "facenet")
+
+
 @dataclass
 class Judges:
     "The judges of one dataset and what they score on the real test split."
@@ -551,13 +670,22 @@ class Judges:
     identity_test: dict                      # identity_report on the real test split
     feature_name: str = "judge features"     # what FID/KID are computed on
     paths: dict = field(default_factory=dict)
+    train_skipped: list = field(default_factory=list)   # (path, reason) the loader skipped in the training split
+
+    def identity_summary(self) -> str:
+        "The identity judge's own report in words: its numbers, or 'n/a' and why."
+        r = self.identity_test
+        if r.get("applicable", True):
+            return (f"on unseen identities rank-1 {r['rank1']:.3f} (genuine cos {r['genuine']:.3f}, impostor cos "
+                    f"{r['impostor']:.3f}, {r['n_identities']} identities)")
+        return (f"rank-1 and genuine-pair cosine n/a: {r['why']}; impostor cos {r['impostor']:.3f} "
+                f"(pairs of different test identities)")
 
     def describe(self) -> str:
-        r = self.identity_test
         return (f"expression judge: {self.expression_name}, accuracy on real held-out faces {self.expression_test_accuracy:.3f}\n"
-                f"identity judge: {self.identity_name}, on unseen identities rank-1 {r['rank1']:.3f} "
-                f"(genuine cos {r['genuine']:.3f}, impostor cos {r['impostor']:.3f}, {r['n_identities']} identities)\n"
-                f"FID/KID on: {self.feature_name}")
+                f"identity judge: {self.identity_name}, {self.identity_summary()}\n"
+                f"FID/KID on: {self.feature_name}"
+                + (f"\ntraining split: {skip_summary(self.train_skipped)} skipped by the loader" if self.train_skipped else ""))
 
 
 def _embed(net: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
@@ -569,8 +697,8 @@ def build_judges(train, test, *, cache_dir: str | os.PathLike, identity_judge: s
                  facenet_weights: str | os.PathLike | None = None, device: str | torch.device = "auto",
                  log: Callable | None = print) -> Judges:
     "Expression and identity judges for a dataset's prepared `train`/`test` splits, cached under `cache_dir`."
-    if identity_judge not in ("auto", "trained", "facenet"):
-        raise ValueError(f"identity_judge={identity_judge!r}; expected 'auto', 'trained' or 'facenet'")
+    if identity_judge not in IDENTITY_JUDGES:
+        raise ValueError(f"identity_judge={identity_judge!r}; expected 'auto', 'trained', 'dlib' or 'facenet'")
     if len(train) < 2 or len(test) < 2:
         raise ValueError(f"build_judges: need real training and test faces, got {len(train)} and {len(test)}")
     kw = dict(arch=arch, width=width, epochs=epochs)
@@ -578,22 +706,25 @@ def build_judges(train, test, *, cache_dir: str | os.PathLike, identity_judge: s
                             jitter=True, seed=seed + k, device=device, log=log, **kw) for k in range(expression_members)]
     expr, expr_path = JudgeEnsemble([m for m, _ in members]).eval(), [str(p) for _, p in members]
     expr_acc = judge_accuracy(expr, test.images, test.labels)
-    choice = identity_judge if identity_judge != "auto" else ("trained" if is_synthetic(train.root) else "facenet")
+    choice = identity_judge if identity_judge != "auto" else ("trained" if is_synthetic(train.root) else "dlib")
     if choice == "facenet":
         ident, ident_path, ident_name = load_facenet(weights=facenet_weights, device=device), facenet_weights, FaceNetEmbedder.name
+    elif choice == "dlib":
+        ident = load_dlib(device="cpu")                 # dlib runs on the CPU whatever the device
+        ident_path, ident_name = str(dlib_models_dir() / DLIB_FILES["recognition"]), DlibEmbedder.name
     else:
         subj, ids = torch.unique(train.subjects, return_inverse=True)
         if len(subj) < 2: raise ValueError("build_judges: the identity judge needs at least 2 training identities")
         ident, ident_path = cached_judge("identity", train.images, ids, cache_dir=cache_dir, n_classes=len(subj),
                                          cosine=True, seed=seed, device=device, log=log, **kw)
         ident_name = f"{arch} CNN (w{width}) cosine embedding trained on {len(subj)} training identities"
-    report = identity_report(_embed(ident, test.images), test.subjects, test.labels)
+    report = identity_check(_embed(ident, test.images), test.subjects, test.labels)
     return Judges(expression=expr, identity=ident,
                   expression_name=(f"{expression_members} x {arch} CNN (w{width}, seeds {seed}..{seed + expression_members - 1}) "
                                    f"trained on the real training split ({len(train)} faces)"),
                   identity_name=ident_name, expression_test_accuracy=expr_acc, identity_test=report,
                   feature_name=f"expression judge's penultimate features (first member, {expr.num_features}-d)",
-                  paths=dict(expression=str(expr_path), identity=str(ident_path)))
+                  paths=dict(expression=str(expr_path), identity=str(ident_path)), train_skipped=list(train.skipped))
 
 
 def judges_for(cfg, *, judge_dir: str | os.PathLike | None = None, identity_judge: str = "auto", epochs: int = 60,
@@ -627,7 +758,9 @@ def score_outputs(outputs: torch.Tensor, es: EvalSet, judges: Judges) -> tuple[p
         raise ValueError(f"score_outputs: outputs {tuple(outputs.shape)} do not match the inputs {tuple(es.sources.shape)}")
     outputs = outputs if outputs.dtype == torch.uint8 else from_unit_range(outputs)   # scored as the 8-bit images they become
     logits, feats = judge_outputs(judges.expression, outputs)
-    id_sim = cosine_rows(_embed(judges.identity, es.sources), _embed(judges.identity, outputs))
+    uniq, inv = torch.unique(es.source_index, return_inverse=True)       # each input face embedded once (dlib: 66 ms a face)
+    first = torch.empty(len(uniq), dtype=torch.long).scatter_(0, inv, torch.arange(len(inv)))
+    id_sim = cosine_rows(_embed(judges.identity, es.sources[first])[inv], _embed(judges.identity, outputs))
     rows = pd.DataFrame(dict(subject=es.subjects.numpy(), source=es.source_index.numpy(), target=es.targets.numpy(),
                              expression=[EXPRESSIONS[t] for t in es.targets.tolist()],
                              hit=expression_hits(logits, es.targets).numpy(), identity_similarity=id_sim.numpy()))
@@ -734,8 +867,10 @@ def evaluate_model(name: str, model: nn.Module, es: EvalSet, judges: Judges, *, 
 
 
 def _judge_columns(judges: Judges) -> dict:
-    return dict(expression_judge_accuracy=judges.expression_test_accuracy, identity_judge_rank1=judges.identity_test["rank1"],
-                identity_judge_genuine=judges.identity_test["genuine"], identity_judge_impostor=judges.identity_test["impostor"],
+    r = judges.identity_test
+    return dict(expression_judge_accuracy=judges.expression_test_accuracy, identity_judge_rank1=r["rank1"],
+                identity_judge_genuine=r["genuine"], identity_judge_impostor=r["impostor"],
+                identity_judge_report="" if r.get("applicable", True) else f"n/a: {r['why']}",
                 expression_judge=judges.expression_name, identity_judge=judges.identity_name, fid_features=judges.feature_name)
 
 
@@ -756,7 +891,8 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, name: str | None = Non
         if eval_set is None: eval_set = build_eval_set(test)
     ev = evaluate_model(name or cfg.model, model, eval_set, judges, batch_size=batch_size, n_boot=n_boot, seed=seed)
     if log: log(f"{ev.name}: {eval_set.describe()}; {ev.seconds:.1f} s")
-    return ev.summary.assign(model=ev.name, checkpoint=str(checkpoint), dataset=eval_set.dataset, **_judge_columns(judges))
+    return ev.summary.assign(model=ev.name, checkpoint=str(checkpoint), dataset=eval_set.dataset,
+                             truth=eval_set.truth_kind, n_skipped_test=len(eval_set.skipped), **_judge_columns(judges))
 
 # %% ../nbs/07_evaluate.ipynb #66b427f2
 @dataclass
@@ -774,14 +910,14 @@ class Results:
 
 
 def _fmt(v, digits: int = 3) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)): return "–"
+    if v is None or (isinstance(v, float) and math.isnan(v)): return "n/a"
     if isinstance(v, float) and math.isinf(v): return "inf" if v > 0 else "-inf"
     return f"{v:.{digits}f}" if isinstance(v, (float, np.floating)) else str(v)
 
 
 def _with_ci(r, m: str, digits: int = 3) -> str:
     v = r[m]
-    if isinstance(v, float) and math.isnan(v): return "–"
+    if isinstance(v, float) and math.isnan(v): return "n/a"
     return f"{_fmt(v, digits)} [{_fmt(r[m + '_lo'], digits)}, {_fmt(r[m + '_hi'], digits)}]"
 
 
@@ -820,8 +956,8 @@ def check_goals(table: pd.DataFrame, comparisons: pd.DataFrame, *, model: str = 
                       judge_accuracy is not None and judge_accuracy >= 0.98, ""))
         goals.append((f"{model} expression accuracy >= 0.90", r.expression_accuracy, bool(r.expression_accuracy >= 0.90),
                       ref("true target (reference)", "expression_accuracy")))
-        goals.append((f"{model} SSIM vs true target >= 0.80", r.ssim, bool(r.ssim >= 0.80),
-                      ref("input unchanged (reference)", "ssim")))
+        goals.append((f"{model} SSIM vs true target >= 0.80", r.ssim, None if math.isnan(r.ssim) else bool(r.ssim >= 0.80),
+                      ref("input unchanged (reference)", "ssim") if not math.isnan(r.ssim) else "no true target"))
     for m in ("ssim", "identity_similarity"):
         c = comparisons[(comparisons.model == baseline) & (comparisons.metric == m)]
         if len(c):
@@ -832,12 +968,13 @@ def check_goals(table: pd.DataFrame, comparisons: pd.DataFrame, *, model: str = 
     return pd.DataFrame(goals, columns=["goal", "measured", "met", "read against"])
 
 
-def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", judge_dir: str | os.PathLike | None = None,
+def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", stem: str = "results",
+                  judge_dir: str | os.PathLike | None = None,
                   identity_judge: str = "auto", judge_epochs: int = 60, references: bool = True,
                   device: str | torch.device = "auto",
                   batch_size: int = 64, n_boot: int = 1000, seed: int = 0, command: str = "",
                   log: Callable | None = print) -> Results:
-    "Evaluate `{name: checkpoint}` on one dataset's held-out split and write results.csv / .md (and friends) to `out_dir`."
+    "Evaluate `{name: checkpoint}` on one dataset's held-out split and write `<stem>.csv` / `.md` (and friends) to `out_dir`."
     from decgan.train import load_model
     if not checkpoints: raise ValueError("results_table: no checkpoints given")
     t_start = time.perf_counter()
@@ -857,6 +994,7 @@ def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", 
                               device=dev, log=log)
     es = build_eval_set(test)
     if log: log(judges.describe()); log(es.describe())
+    if log and es.skipped: log(f"skipped by the loader (not evaluated): {skip_summary(es.skipped)}")
     real_feats = judge_outputs(judges.expression, es.real)[1]
     evals = {}
     from decgan.core import load_checkpoint
@@ -865,16 +1003,17 @@ def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", 
         evals[name] = evaluate_model(name, model, es, judges, batch_size=batch_size, real_feats=real_feats, n_boot=n_boot,
                                      seed=seed, checkpoint=str(checkpoints[name]), step=step)
         if log: log(f"{name}: evaluated in {evals[name].seconds:.1f} s")
-    if references and es.truth is not None:
+    if references:
         evals["input unchanged (reference)"] = evaluate_outputs("input unchanged (reference)", to_model(es.sources), es, judges,
                                                                  real_feats=real_feats, n_boot=n_boot, seed=seed)
+    if references and es.truth is not None:
         evals["true target (reference)"] = evaluate_outputs("true target (reference)", to_model(es.truth), es, judges,
                                                              real_feats=real_feats, n_boot=n_boot, seed=seed)
     judge_cols = _judge_columns(judges)
     frames, by_expr = [], []
     for name, ev in evals.items():
         info = dict(model=name, kind="model" if name in checkpoints else "reference", checkpoint=ev.checkpoint, step=ev.step,
-                    dataset=es.dataset, seconds=round(ev.seconds, 2))
+                    dataset=es.dataset, truth=es.truth_kind, n_skipped_test=len(es.skipped), seconds=round(ev.seconds, 2))
         if name in loaded:    # the training budget, and what this run changes against the first (DECGAN's) config
             cfg = loaded[name][1]
             info |= dict(batch_size=cfg.batch_size, images_seen=ev.step * cfg.batch_size,
@@ -900,14 +1039,14 @@ def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", 
         if "IcGAN" in checkpoints else check_goals(table, comparisons, model=first, baseline="",
                                                    judge_accuracy=judges.expression_test_accuracy)
     seconds = time.perf_counter() - t_start
-    files = write_results(Path(out_dir), table=table, by_expression=by_expression, comparisons=comparisons, goals=goals,
+    files = write_results(Path(out_dir), stem=stem, table=table, by_expression=by_expression, comparisons=comparisons, goals=goals,
                           judges=judges, es=es, seconds=seconds, command=command)
     if log: log(f"results written to {', '.join(str(p) for p in files.values())} ({seconds:.1f} s)")
     return Results(table, by_expression, comparisons, goals, judges, es, evals, files, seconds)
 
 
 def results_markdown(*, table, by_expression, comparisons, goals, judges: Judges, es: EvalSet, seconds: float,
-                     command: str = "") -> str:
+                     command: str = "", stem: str = "results") -> str:
     "The markdown report of a results table."
     cols = {"model": lambda r: str(r.model)} | {_HEADERS[m]: (lambda r, m=m: _with_ci(r, m, _DIGITS[m]))
                                                  for m in METRICS + ("fid", "kid")}
@@ -915,13 +1054,15 @@ def results_markdown(*, table, by_expression, comparisons, goals, judges: Judges
           + (" and ablations" if (table.kind == "model").sum() > 2 else "") + " on held-out identities", "",
           f"Data: {es.describe()}.", "",
           f"Expression judge: {judges.expression_name}; **accuracy on real held-out faces {judges.expression_test_accuracy:.3f}**.  ",
-          f"Identity judge: {judges.identity_name}; on unseen identities rank-1 {judges.identity_test['rank1']:.3f}, "
-          f"genuine-pair cosine {judges.identity_test['genuine']:.3f}, impostor-pair cosine {judges.identity_test['impostor']:.3f}.  ",
+          f"Identity judge: {judges.identity_name}; {judges.identity_summary()}. A model's identity similarity is the "
+          "cosine of the judge's embeddings of each input and its output (no gallery needed).  ",
           f"FID / KID computed on: {judges.feature_name} (not Inception: not comparable with published FIDs).  ",
-          "Values are means with 95% percentile-bootstrap intervals over test identities. SSIM / PSNR / L1 against "
-          f"the true target ({es.truth_kind}); PSNR is `inf` where an output equals its target. "
-          "Two reference rows bracket the models: *input unchanged* (the neutral input returned as is: perfect identity, "
-          "no expression) and *true target* (the ceiling the judges allow). FID/KID on expression features measure how "
+          "Values are means with 95% percentile-bootstrap intervals over test identities. "
+          + (f"SSIM / PSNR / L1 against the true target ({es.truth_kind}); PSNR is `inf` where an output equals its target. "
+             if es.truth is not None else f"SSIM / PSNR / L1: **n/a** — true target {es.truth_kind}. ")
+          + "Reference rows bracket the models: *input unchanged* (the neutral input returned as is: perfect identity, "
+          "no expression)" + (" and *true target* (the ceiling the judges allow)" if es.truth is not None else "")
+          + ". FID/KID on expression features measure how "
           "much the outputs look like real faces *of the target expressions*, so the unchanged neutral input scores badly.", "",
           markdown_table(table, cols), ""]
     runs = table[table.kind == "model"]
@@ -940,8 +1081,13 @@ def results_markdown(*, table, by_expression, comparisons, goals, judges: Judges
                                             "outside the noise": lambda r: "yes" if r.significant else "no"}), ""]
     if len(goals):
         md += ["## Goals", "", markdown_table(goals, {"goal": lambda r: r.goal, "measured": lambda r: _fmt(r.measured),
-                                                       "met": lambda r: "met" if r.met else "**missed**",
+                                                       "met": lambda r: "n/a" if r.met is None else ("met" if r.met else "**missed**"),
                                                        "read against": lambda r: r["read against"]}), ""]
+    skips = [("test", p, r) for p, r in es.skipped] + [("train", p, r) for p, r in getattr(judges, "train_skipped", [])]
+    md += ["## Skipped inputs", "",
+           f"Test split: {skip_summary(es.skipped)} images skipped by the loader, so not translated or scored.  ",
+           f"Training split (the judges' data): {skip_summary(getattr(judges, 'train_skipped', []))} images skipped."
+           + (f" Every one, with its reason: `{stem}_skipped.tsv`." if skips else ""), ""]
     per = by_expression[by_expression.model.isin(table.model)]
     md += ["## Per target expression", "",
            markdown_table(per, {"model": lambda r: r.model, "target": lambda r: r.target, "n": lambda r: str(r.n)}
@@ -950,14 +1096,20 @@ def results_markdown(*, table, by_expression, comparisons, goals, judges: Judges
     return "\n".join(md)
 
 
-def write_results(out_dir: Path, *, table, by_expression, comparisons, goals, judges, es, seconds, command="") -> dict:
-    "Write the CSVs and the markdown report atomically; returns their paths."
+def write_results(out_dir: Path, *, table, by_expression, comparisons, goals, judges, es, seconds, command="",
+                  stem: str = "results") -> dict:
+    "Write the CSVs and the markdown report atomically (and `<stem>_skipped.tsv` when the loader skipped images); returns their paths."
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = dict(csv=out_dir / "results.csv", by_expression=out_dir / "results_by_expression.csv",
-                 comparisons=out_dir / "results_comparisons.csv", md=out_dir / "results.md")
+    files = dict(csv=out_dir / f"{stem}.csv", by_expression=out_dir / f"{stem}_by_expression.csv",
+                 comparisons=out_dir / f"{stem}_comparisons.csv", md=out_dir / f"{stem}.md")
+    skips = [("test", p, r) for p, r in es.skipped] + [("train", p, r) for p, r in getattr(judges, "train_skipped", [])]
+    if skips:
+        files["skipped"] = out_dir / f"{stem}_skipped.tsv"
+        with atomic_path(files["skipped"]) as tmp:
+            tmp.write_text("split\tpath\treason\n" + "".join(f"{s}\t{p}\t{' '.join(str(r).split())}\n" for s, p, r in skips))
     for key, df in (("csv", table), ("by_expression", by_expression), ("comparisons", comparisons)):
         with atomic_path(files[key]) as tmp: df.to_csv(tmp, index=False)
     with atomic_path(files["md"]) as tmp:
         tmp.write_text(results_markdown(table=table, by_expression=by_expression, comparisons=comparisons, goals=goals,
-                                        judges=judges, es=es, seconds=seconds, command=command))
+                                        judges=judges, es=es, seconds=seconds, command=command, stem=stem))
     return files

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .core import EXPRESSIONS, SHORT_NAMES, atomic_path, expression_index
+from .core import EXPRESSIONS, SHORT_NAMES, atomic_path, expression_index, load_checkpoint
 from .evaluate import (EMOTIONS, EvalSet, Judges, cosine_rows, judge_outputs, results_table, smoke_checkpoints,
                              ssim, to_01, to_model, translate_all)
 
@@ -244,14 +244,21 @@ def parse_runs(runs) -> dict:
 
 
 def describe_data(es: EvalSet) -> str:
-    kind = {"synth": "embedded synthetic CK+-format set", "ckplus": "CK+", "rafdb": "RAF-DB"}.get(es.dataset, es.dataset)
+    kind = {"synth": "embedded synthetic CK+-format set", "ckplus": "CK+", "rafdb": "RAF-DB", "folder": "image folder"}.get(es.dataset, es.dataset)
     return f"{kind}, test split: {len(es.subjects.unique())} unseen identities"
+
+
+def _dataset_tag(checkpoint) -> str:
+    return load_checkpoint(checkpoint)["config"].dataset
 
 
 def make_figures(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", command: str = "", judge_dir=None,
                  identity_judge: str = "auto", judge_epochs: int = 60, n_boot: int = 1000, device="auto",
-                 fig3_target: str = "happiness", log=print) -> dict:
-    "Results table + Figs 3–5 for `{name: checkpoint}` (first DECGAN, then IcGAN, then ablations) into `out_dir`."
+                 fig3_target: str = "happiness", fig5_checkpoints: dict | None = None, compared=("IcGAN",),
+                 log=print) -> dict:
+    """Results table + Figs 3–5 for `{name: checkpoint}` (first DECGAN, then IcGAN, the `compared` models, the
+    ablations) into `out_dir`. `fig5_checkpoints` ({name: checkpoint}, e.g. trained on RAF-DB) draw Fig 5 instead,
+    evaluated by their own dataset's judges into `results_<dataset>.*`; without them Fig 5 uses `compared`."""
     from decgan.train import load_model
     from decgan.evaluate import evaluation_data
     out_dir = Path(out_dir)
@@ -261,25 +268,38 @@ def make_figures(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", c
     decgan, cfg = load_model(checkpoints[names[0]], device=device)
     tag = res.eval_set.dataset
     cmd = f"; command: {command}" if command else ""
-    foot = lambda *ns: (f"data: {describe_data(res.eval_set)}\n" +
-                        "\n".join(f"{n}: {checkpoints[n]} (step {res.evaluations[n].step})" for n in ns) + cmd)
-    files = dict(res.files)
+    foot = lambda r, cks, *ns: (f"data: {describe_data(r.eval_set)}\n" +
+                                "\n".join(f"{n}: {cks[n]} (step {r.evaluations[n].step})" for n in ns) + cmd)
+    files, out = dict(res.files), dict(results=res)
     if res.eval_set.truth is not None:
         files["fig3"], _ = fig3_paired(decgan, res.eval_set, out_dir / f"fig3_{tag}.png", target=fig3_target,
-                                       footer=foot(names[0]), name=names[0])
+                                       footer=foot(res, checkpoints, names[0]), name=names[0])
+    elif log: log(f"Fig 3 not drawn: it needs the true target of each input; {res.eval_set.dataset}: {res.eval_set.truth_kind}")
     test = evaluation_data(cfg, split="test")
-    files["fig4"], _ = fig4_transfer(decgan, test, out_dir / f"fig4_{tag}.png", judges=res.judges, footer=foot(names[0]),
-                                     name=names[0])
-    if "IcGAN" in checkpoints:
-        icgan, _ = load_model(checkpoints["IcGAN"], device=device)
-        files["fig5"], _ = fig5_compare({names[0]: decgan, "IcGAN": icgan}, res.eval_set, out_dir / f"fig5_{tag}.png",
-                                        judges=res.judges, footer=foot(names[0], "IcGAN"))
-    ablations = [n for n in names[1:] if n != "IcGAN"]
+    files["fig4"], _ = fig4_transfer(decgan, test, out_dir / f"fig4_{tag}.png", judges=res.judges,
+                                     footer=foot(res, checkpoints, names[0]), name=names[0])
+    side = [n for n in names[1:] if n in compared]
+    if fig5_checkpoints:
+        tag5 = _dataset_tag(next(iter(fig5_checkpoints.values())))
+        stem = f"results_{tag5}" if tag5 != _dataset_tag(checkpoints[names[0]]) else "results_fig5"
+        res5 = results_table(fig5_checkpoints, out_dir=out_dir, stem=stem, judge_dir=judge_dir, identity_judge=identity_judge,
+                             judge_epochs=judge_epochs, n_boot=n_boot, device=device, command=command, log=log)
+        tag5 = res5.eval_set.dataset
+        models5 = {n: load_model(p, device=device)[0] for n, p in fig5_checkpoints.items()}
+        files["fig5"], _ = fig5_compare(models5, res5.eval_set, out_dir / f"fig5_{tag5}.png", judges=res5.judges,
+                                        footer=foot(res5, fig5_checkpoints, *fig5_checkpoints))
+        files |= {f"fig5_{k}": v for k, v in res5.files.items()}
+        out["fig5_results"] = res5
+    elif side:
+        models = {names[0]: decgan} | {n: load_model(checkpoints[n], device=device)[0] for n in side}
+        files["fig5"], _ = fig5_compare(models, res.eval_set, out_dir / f"fig5_{tag}.png",
+                                        judges=res.judges, footer=foot(res, checkpoints, names[0], *side))
+    ablations = [n for n in names[1:] if n not in compared]
     if ablations:   # Fig 5's layout for DECGAN and its ablations, each column named by what the run changes
         changes = res.table.set_index("model")["changes"]
         models = {names[0]: decgan} | {(changes[n] or n): load_model(checkpoints[n], device=device)[0] for n in ablations}
         files["fig5_ablations"], _ = fig5_compare(models, res.eval_set, out_dir / f"fig5_{tag}_ablations.png",
-                                                  judges=res.judges, footer=foot(names[0], *ablations),
+                                                  judges=res.judges, footer=foot(res, checkpoints, names[0], *ablations),
                                                   title=f"{names[0]} and its ablations")
     if log: log("figures: " + ", ".join(str(files[k]) for k in ("fig3", "fig4", "fig5", "fig5_ablations") if k in files))
-    return dict(files=files, results=res)
+    return dict(files=files, **out)

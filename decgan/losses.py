@@ -8,13 +8,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .core import N_EXPRESSIONS, Config
+from .core import CONDITIONS, N_EXPRESSIONS, Config
 from .models import DECGAN, frozen, memory_format_of, one_hot
 from .associative import association_loss
 
 # %% auto #0
-__all__ = ['CONDITIONS', 'as_floats', 'd_adversarial_loss', 'g_adversarial_loss', 'cycle_loss', 'classification_loss',
-           'generator_objective', 'discriminator_objective', 'HistoryPool']
+__all__ = ['as_floats', 'd_adversarial_loss', 'g_adversarial_loss', 'cycle_loss', 'classification_loss', 'generator_objective',
+           'discriminator_objective', 'r1_penalty', 'HistoryPool']
 
 # %% ../nbs/03_losses.ipynb #dd1f933f
 def as_floats(logs: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -54,9 +54,6 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, *, name: str
     return loss, {f"G/{name}": loss.detach(), f"G/{name}_acc": acc}
 
 # %% ../nbs/03_losses.ipynb #bbe84cb6
-CONDITIONS = ("reference", "onehot")
-
-
 def generator_objective(net: DECGAN, batch: dict, cfg: Config, *, condition: str | None = None
                         ) -> tuple[torch.Tensor, dict, torch.Tensor]:
     "L_G over a `DeviceData.sample` batch {x, y, ref, t} -> (loss, logs, fakes detached)."
@@ -69,8 +66,8 @@ def generator_objective(net: DECGAN, batch: dict, cfg: Config, *, condition: str
     real_feats, real_logits = net.E2(torch.cat([x, ref]), with_features=True)
     real_labels = torch.cat([y, t])
     l_cls_real, logs = classification_loss(real_logits, real_labels, name="cls_real")
-    if condition == "reference":
-        l_src, l_tgt = torch.softmax(real_logits.float(), 1).split(n)
+    if condition == "reference":  # detached: G's losses must not train the E2 that judges G (see above)
+        l_src, l_tgt = torch.softmax(real_logits.detach().float(), 1).split(n)
     else:
         l_src, l_tgt = one_hot(y, k), one_hot(t, k)
     # translate (eq. 6), and ask the frozen judges D and E2 about the result
@@ -100,7 +97,8 @@ def discriminator_objective(net: DECGAN, batch: dict, cfg: Config, *, fakes: tor
     fake_labels = batch["t"] if fake_labels is None else fake_labels
     fakes = fakes.detach()
     if pool is not None: fakes, fake_labels = pool.push_and_sample(fakes, fake_labels)
-    x = batch["x"]
+    gamma = getattr(cfg, "r1_gamma", 0.0)
+    x = batch["x"].detach().requires_grad_(True) if gamma > 0 else batch["x"]
     n = x.shape[0]
     # one D pass over real and fake together (D has no batch statistics, so this equals two passes); the fakes
     # join in x's dtype and layout, so a channels_last batch stays channels_last (a no-op when they agree)
@@ -109,8 +107,18 @@ def discriminator_objective(net: DECGAN, batch: dict, cfg: Config, *, fakes: tor
     real_logits, fake_logits = logits[:n], logits[n:]
     loss, logs = d_adversarial_loss(real_logits, fake_logits)
     loss = cfg.lambda_adv * loss
+    if gamma > 0:
+        r1, lg = r1_penalty(real_logits, x); logs |= lg
+        loss = loss + 0.5 * gamma * r1
     logs["D/total"] = loss.detach()
     return loss, logs
+
+# %% ../nbs/03_losses.ipynb #9bff0ae2
+def r1_penalty(real_logits: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    "E_x |grad_x sum(D(x))|^2 for real images `x` (which must require grad) -> (penalty, logs); differentiable."
+    (grad,) = torch.autograd.grad(real_logits.float().sum(), x, create_graph=True)
+    penalty = grad.float().pow(2).flatten(1).sum(1).mean()
+    return penalty, {"D/r1": penalty.detach()}
 
 # %% ../nbs/03_losses.ipynb #70738cbb
 class HistoryPool:

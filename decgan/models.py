@@ -210,7 +210,7 @@ def frozen(module: nn.Module, *args, **kwargs):
 # %% ../nbs/02_models.ipynb #2f7d57d7
 class DECGAN(nn.Module):
     "E1, E2, G1, G2 (G2 is G1 when `cfg.shared_generator`) and D, wired as in the paper's Fig. 2."
-    def __init__(self, cfg: Config | None = None, *, d_spectral_norm: bool = False):
+    def __init__(self, cfg: Config | None = None):
         super().__init__()
         cfg = Config() if cfg is None else cfg
         self.cfg = cfg
@@ -221,7 +221,7 @@ class DECGAN(nn.Module):
         self.shared_generator = bool(cfg.shared_generator)
         self.G1 = Generator(**kw)
         if not self.shared_generator: self.G2 = Generator(**kw)
-        self.D = Discriminator(**kw, spectral_norm=d_spectral_norm)
+        self.D = Discriminator(**kw, spectral_norm=cfg.spectral_norm)
 
     @property
     def G2(self) -> Generator:

@@ -7,23 +7,26 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
-import types
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .core import (EXPRESSIONS, N_EXPRESSIONS, CheckpointError, atomic_path, expression_index, get_device,
-                         landmarks68_to_5, template_5pt)
-from .data import Face, align_face, apply_affine, detect_all_faces, detect_faces, invert_affine, load_image
+from .core import (ALIGN_TEMPLATE, ALIGN_WEIGHTS, EXPRESSIONS, N_EXPRESSIONS, CheckpointError, atomic_path,
+                         expression_index, get_device, landmarks68_to_5, similarity_transform, template_5pt)
+from .data import (CROP_SIZE, Face, _resize, _resize_matrix, _warp, align_face, apply_affine, detect_all_faces,
+                         detect_faces, invert_affine, load_image)
 
 # %% auto #0
-__all__ = ['NoFaceError', 'read_image', 'write_image', 'crop_box', 'find_faces', 'face_mask', 'paste_back', 'load_generator',
-           'to_input', 'to_uint8', 'target_label', 'FaceEdit', 'Synthesis', 'synthesize', 'expression_grid']
+__all__ = ['RAFDB_ALIGNED_SIZE', 'RAFDB_ALIGNED_TEMPLATE', 'SYNTH_WARNING', 'NoFaceError', 'read_image', 'write_image',
+           'crop_box', 'find_faces', 'PhotoWarning', 'CropConvention', 'crop_convention', 'align_as', 'photo_warnings',
+           'face_mask', 'paste_back', 'load_generator', 'to_input', 'to_uint8', 'target_label', 'FaceEdit', 'Synthesis',
+           'synthesize', 'expression_grid']
 
 # %% ../nbs/09_synthesize.ipynb #5519bfdb
 class NoFaceError(ValueError):
@@ -90,10 +93,64 @@ def find_faces(photo: np.ndarray, *, device="auto", all_faces: bool = False, lan
     face = detect_faces([photo], device=device)[0]
     return [] if face is None else [face]
 
+# %% ../nbs/09_synthesize.ipynb #b11e4e6f
+#: side of RAF-DB's shipped `Image/aligned/*_aligned.jpg` crops, which `decgan.data.prepare` only resizes
+RAFDB_ALIGNED_SIZE = 100
+#: the five points of a RAF-DB aligned crop as fractions of its side (left eye, right eye, nose tip, mouth corners);
+#: the release does not publish its own: this is the one `decgan.synth.write_rafdb_tree` imitates the crops with
+RAFDB_ALIGNED_TEMPLATE = ALIGN_TEMPLATE.copy()
+SYNTH_WARNING = ("this checkpoint was trained on the embedded synthetic faces (dataset='synth'): the model has only seen "
+                 "drawn faces, never a photo, so its result on a photo is not meaningful; use a checkpoint trained on "
+                 "real faces (CK+ or RAF-DB, see the README)")
+
+
+class PhotoWarning(UserWarning):
+    "A photo edit whose result should not be trusted (a checkpoint trained on drawn faces, or on unaligned crops)."
+
+
+class CropConvention(NamedTuple):
+    "How a checkpoint's training faces were framed: landmarks on `template` (5×2 fractions of the side) in a `crop_size` crop, then resized."
+    name: str              # 'template' (aligned by decgan.data) or 'rafdb-aligned' (RAF-DB's shipped crops)
+    template: np.ndarray
+    crop_size: int
+    note: str = ""         # why a photo cannot be framed exactly as the training faces were ('' when it can)
+
+
+def _read_shipped_crops(cfg) -> bool:
+    "Did training read RAF-DB's shipped aligned crops? `prepare` does for align 'auto'/'none' when `Image/aligned/` exists."
+    if cfg.dataset != "rafdb" or cfg.align not in ("auto", "none"): return False
+    root = Path(cfg.data_root).expanduser() if cfg.data_root else None
+    if root is None or not (root / "EmoLabel").is_dir(): return True      # the copy is not here: RAF-DB's default route
+    return (root / "Image" / "aligned").is_dir()
+
+
+def crop_convention(cfg) -> CropConvention:
+    "How to frame a photo's face like the training faces of a checkpoint whose `Config` is `cfg`."
+    if _read_shipped_crops(cfg):
+        return CropConvention("rafdb-aligned", RAFDB_ALIGNED_TEMPLATE, RAFDB_ALIGNED_SIZE)
+    note = "" if cfg.align != "none" else (
+        f"this checkpoint was trained on unaligned central squares of whole images (dataset={cfg.dataset!r}, align='none'); "
+        "the photo's face is aligned to the template instead, a framing the model has not seen")
+    return CropConvention("template", ALIGN_TEMPLATE, CROP_SIZE, note)
+
+
+def align_as(image: np.ndarray, landmarks5, convention: CropConvention, *, size: int) -> tuple[np.ndarray, np.ndarray]:
+    "The face at `landmarks5` framed by `convention` at `size`×`size`: (uint8 image, 2×3 photo→aligned matrix)."
+    c = int(convention.crop_size)
+    m_crop = similarity_transform(landmarks5, np.asarray(convention.template, np.float64) * c - 0.5, ALIGN_WEIGHTS)
+    crop = _warp(np.ascontiguousarray(image), m_crop, c)
+    return _resize(crop, size), (_resize_matrix(c, size) @ np.vstack([m_crop, [0, 0, 1]]))[:2]
+
+
+def photo_warnings(cfg) -> list[str]:
+    "What a user must know before trusting a photo edited by a checkpoint whose `Config` is `cfg` (empty: nothing)."
+    note = crop_convention(cfg).note
+    return ([SYNTH_WARNING] if cfg.dataset == "synth" else []) + ([note] if note else [])
+
 # %% ../nbs/09_synthesize.ipynb #a9c0eb23
-def face_mask(size: int, *, feather: float = 0.25) -> np.ndarray:
-    "Blend weights (`size`×`size` float32 in [0, 1]) in the aligned frame: 1 on the face, exactly 0 near the border."
-    t = template_5pt(size)
+def face_mask(size: int, *, feather: float = 0.25, template=None) -> np.ndarray:
+    "Blend weights (`size`×`size` float32 in [0, 1]) in the aligned frame of `template` (default the training one): 1 on the face, exactly 0 near the border."
+    t = template_5pt(size) if template is None else np.asarray(template, np.float64) * float(size) - 0.5
     eyes, mouth = t[:2].mean(0), t[3:].mean(0)
     d, h = np.linalg.norm(t[1] - t[0]), mouth[1] - eyes[1]
     cx, cy, ax, ay = eyes[0], eyes[1] + 0.3 * h, 1.15 * d, 1.3 * h
@@ -175,10 +232,16 @@ def _check_request(to, like, intensity) -> None:
     if to is not None: _to_label(to)
 
 
+def _label_array(v) -> np.ndarray:
+    "A label vector as float32 NumPy: a tensor on any device (E2's label on a GPU) is moved to the CPU first."
+    if isinstance(v, torch.Tensor): return v.detach().cpu().float().numpy()
+    return np.asarray(v, np.float32)
+
+
 def _to_label(to, k: int = N_EXPRESSIONS) -> torch.Tensor:
-    "One-hot (K,) of an expression name or index; a given (K,) label vector checked and normalised to sum 1."
+    "One-hot (K,) of an expression name or index; a given (K,) label vector checked and normalised to sum 1 (on the CPU)."
     if isinstance(to, (str, int, np.integer)): return F.one_hot(torch.tensor(expression_index(to)), k).float()
-    v = torch.as_tensor(np.asarray(to, np.float32))
+    v = torch.as_tensor(_label_array(to))
     if v.shape != (k,) or not torch.isfinite(v).all() or (v < 0).any() or v.sum() <= 0:
         raise ValueError(f"to={to!r}: expected an expression name or a label vector of {k} non-negative weights")
     return v / v.sum()
@@ -191,7 +254,7 @@ def target_label(*, to=None, like=None, net=None, cfg=None, device="cpu", like_l
     faces = find_faces(ref, device=device, landmarks=like_landmarks, size=cfg.image_size)
     if not faces:
         raise NoFaceError(f"{_name(like)}: no face found in the reference photo (MTCNN); pass like_landmarks= to place one")
-    aligned, _ = align_face(ref, faces[0].landmarks, size=cfg.image_size)
+    aligned, _ = align_as(ref, faces[0].landmarks, crop_convention(cfg), size=cfg.image_size)
     with torch.inference_mode():
         return net.expression_of(to_input(aligned[None], channels=cfg.channels, device=device))[0].float()
 
@@ -237,32 +300,35 @@ class Synthesis:
     image: np.ndarray
     faces: list[FaceEdit] = field(default_factory=list)
     request: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)   # `photo_warnings` of the checkpoint: why not to trust the result
 
     def save(self, path) -> Path:
         "Write `image` atomically to `path`."
         return write_image(path, self.image)
 
     def to_dict(self) -> dict:
-        return {**self.request, "faces_found": len(self.faces), "faces": [f.to_dict() for f in self.faces]}
+        return {**self.request, "warnings": list(self.warnings), "faces_found": len(self.faces),
+                "faces": [f.to_dict() for f in self.faces]}
 
 
 def _prepare(image, *, checkpoint, device, all_faces, landmarks):
-    "Shared first half of `synthesize` and `expression_grid`: photo, model, faces, aligned batch."
+    "Shared first half of `synthesize` and `expression_grid`: photo, model, convention, faces, aligned batch; warns."
     photo = read_image(image)
     net, cfg = load_generator(checkpoint, device=device)
-    dev = next(net.parameters()).device
+    for note in photo_warnings(cfg): warnings.warn(note, PhotoWarning, stacklevel=3)
+    dev, conv = next(net.parameters()).device, crop_convention(cfg)
     faces = find_faces(photo, device=dev, all_faces=all_faces, landmarks=landmarks, size=cfg.image_size)
     if not faces:
         raise NoFaceError(f"{_name(image)}: no face found (MTCNN); pass landmarks= to place one by hand")
-    aligned, mats = zip(*(align_face(photo, f.landmarks, size=cfg.image_size) for f in faces))
-    return photo, net, cfg, dev, faces, np.stack(aligned), list(mats)
+    aligned, mats = zip(*(align_as(photo, f.landmarks, conv, size=cfg.image_size) for f in faces))
+    return photo, net, cfg, conv, dev, faces, np.stack(aligned), list(mats)
 
 
 def synthesize(image, *, to=None, like=None, intensity: float = 1.0, checkpoint, device="auto",
                all_faces: bool = False, landmarks=None, like_landmarks=None) -> Synthesis:
     "Give the face(s) in `image` the expression `to` (a name) or that of the face in photo `like`; returns a `Synthesis`."
     _check_request(to, like, intensity)
-    photo, net, cfg, dev, faces, aligned, mats = _prepare(image, checkpoint=checkpoint, device=device,
+    photo, net, cfg, conv, dev, faces, aligned, mats = _prepare(image, checkpoint=checkpoint, device=device,
                                                           all_faces=all_faces, landmarks=landmarks)
     target = target_label(to=to, like=like, net=net, cfg=cfg, device=dev, like_landmarks=like_landmarks)
     a = float(intensity)
@@ -271,23 +337,24 @@ def synthesize(image, *, to=None, like=None, intensity: float = 1.0, checkpoint,
         l_src = net.expression_of(x).float()
         l = (1 - a) * l_src + a * target[None]
         out = to_uint8(net.translate(x, l))
-    mask, result = face_mask(cfg.image_size), photo
+    mask, result = face_mask(cfg.image_size, template=conv.template), photo
     for g, m in zip(out, mats): result = paste_back(result, g, m, mask=mask)
     request = {"to": None if to is None else (EXPRESSIONS[expression_index(to)] if isinstance(to, (str, int, np.integer)) else _probs(target.cpu())),
                "like": None if like is None else _name(like),
-               "intensity": a, "checkpoint": str(checkpoint), "model": cfg.model, "image_size": cfg.image_size}
+               "intensity": a, "checkpoint": str(checkpoint), "model": cfg.model, "image_size": cfg.image_size,
+               "dataset": cfg.dataset, "crop": conv.name}
     edits = [FaceEdit(f.box, f.landmarks, f.prob, s, t, m, al, g) for f, s, t, m, al, g in
              zip(faces, l_src.cpu().numpy(), l.cpu().numpy(), mats, aligned, out)]
-    return Synthesis(result, edits, request)
+    return Synthesis(result, edits, request, photo_warnings(cfg))
 
 # %% ../nbs/09_synthesize.ipynb #8ad1036f
 def expression_grid(image, *, checkpoint, intensity: float = 1.0, device="auto", all_faces: bool = False,
                     landmarks=None, panel: int = 128) -> Synthesis:
     "A `Synthesis` whose image has one row per face: the original, then each of the K expressions, pasted back and re-aligned at `panel` px."
     a = _check_intensity(intensity)
-    photo, net, cfg, dev, faces, aligned, mats = _prepare(image, checkpoint=checkpoint, device=device,
+    photo, net, cfg, conv, dev, faces, aligned, mats = _prepare(image, checkpoint=checkpoint, device=device,
                                                           all_faces=all_faces, landmarks=landmarks)
-    k, mask = cfg.n_expressions, face_mask(cfg.image_size)
+    k, mask = cfg.n_expressions, face_mask(cfg.image_size, template=conv.template)
     rows, edits = [], []
     with torch.inference_mode():
         x = to_input(aligned, channels=cfg.channels, device=dev)
@@ -301,13 +368,5 @@ def expression_grid(image, *, checkpoint, intensity: float = 1.0, device="auto",
             rows.append(np.concatenate(panels, 1))
             edits.append(FaceEdit(f.box, f.landmarks, f.prob, s.cpu().numpy(), l.cpu().numpy(), m, al, out))
     request = {"grid": ["original", *EXPRESSIONS[:k]], "intensity": a, "checkpoint": str(checkpoint),
-               "model": cfg.model, "image_size": cfg.image_size}
-    return Synthesis(np.concatenate(rows, 0), edits, request)
-
-# %% ../nbs/09_synthesize.ipynb #eaa2391c
-class _CallableModule(types.ModuleType):
-    "The module `decgan.synthesize`, callable: `decgan.synthesize(...)` is `decgan.synthesize.synthesize(...)`."
-    def __call__(self, *args, **kwargs): return synthesize(*args, **kwargs)
-
-
-if __name__ == "decgan.synthesize": sys.modules[__name__].__class__ = _CallableModule
+               "model": cfg.model, "image_size": cfg.image_size, "dataset": cfg.dataset, "crop": conv.name}
+    return Synthesis(np.concatenate(rows, 0), edits, request, photo_warnings(cfg))

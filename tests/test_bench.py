@@ -40,7 +40,7 @@ def test_table_rows_parse_and_are_finite(output):
     rows = table(output)
     paths = [r["path"] for r in rows]
     assert paths[:2] == ["plain", "ours"], paths
-    assert paths[2:] == ["ours -channels_last", "ours -device_data"], paths  # amp and fused act on CUDA only
+    assert paths[2:] == ["ours -amp", "ours -device_data"], paths  # fused Adam acts on CUDA only; channels_last is off
     for r in rows:
         assert int(r["batch"]) == 4
         for col in ("ms/step", "images/s", "images/s (window)", "TFLOP/s", "of matmul", "vs plain"):

@@ -40,6 +40,10 @@ def files(tmp_path_factory):
     ok = save_checkpoint(d / "demo.pt", config=demo, step=0, state={"nets": build_model(demo).state_dict()})
     ico = demo.replace(model="icgan")
     save_checkpoint(d / "icgan.pt", config=ico, step=0, state={"nets": build_model(ico).state_dict()})
+    for dataset in ("rafdb", "ckplus"):                 # checkpoints that say they were trained on real faces
+        real = demo.replace(dataset=dataset)
+        torch.manual_seed(0)
+        save_checkpoint(d / f"{dataset}.pt", config=real, step=0, state={"nets": build_model(real).state_dict()})
     # the config says demo width, the weights are of another width: a checkpoint that does not fit its own model
     save_checkpoint(d / "mismatch.pt", config=demo, step=0,
                     state={"nets": build_model(demo.replace(width=0.5)).state_dict()})
@@ -71,6 +75,22 @@ def test_one_photo_to_expression(files):
     assert changed.sum() > 1000                                  # the face changed ...
     assert x0 <= xs.min() and xs.max() <= x1 and y0 <= ys.min() and ys.max() <= y1   # ... and nothing outside its crop
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]          # no temp files left
+    # the demo checkpoint was trained on drawn faces: said on stderr and in the JSON, once; the exit code stays 0
+    assert summary["dataset"] == "synth" and len(summary["warnings"]) == 1
+    assert "only seen drawn faces" in summary["warnings"][0] and "not meaningful" in summary["warnings"][0]
+    assert err.count("warning: ") == 1 and "only seen drawn faces" in err, err
+    assert summary["crop"] == "template"
+
+
+@pytest.mark.parametrize("dataset, crop", [("rafdb", "rafdb-aligned"), ("ckplus", "template")])
+def test_real_face_checkpoints_frame_as_trained(files, dataset, crop):
+    "A checkpoint trained on RAF-DB's shipped crops frames the face as those crops were; no drawn-faces warning."
+    out = files / f"astro_{dataset}.png"
+    code, summary, err = run(files / "astronaut.png", "--to", "sad", "--checkpoint", files / f"{dataset}.pt", "-o", out)
+    assert code == 0, err
+    assert summary["dataset"] == dataset and summary["crop"] == crop
+    assert summary["warnings"] == [] and "warning" not in err
+    assert out.is_file()
 
 
 def test_folder_grid_and_ignored_files(files):
@@ -87,6 +107,7 @@ def test_like_reference(files):
     assert code == 0, err
     assert summary["mode"] == "like" and abs(sum(summary["like_label"].values()) - 1) < 1e-3
     assert Path(summary["written"][0]).name == "astronaut_like-astronaut.png"
+    assert "only seen drawn faces" in summary["warnings"][0]
 
 
 @pytest.mark.parametrize("args, code, message", [

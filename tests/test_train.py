@@ -18,7 +18,7 @@ from decgan.train import fingerprint, load_model, synth_tree
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "nbs" / "06_train.ipynb"
 HANG_GUARD_S = 900  # only so that a broken build cannot hang CI forever; no test asserts a duration
-TINY = ["--batch-size", "4", "--synth-subjects", "3", "--device", "cpu", "--log-every", "1", "--sample-every", "5",
+TINY = ["--batch-size", "4", "--precision", "bf16", "--synth-subjects", "3", "--device", "cpu", "--log-every", "1", "--sample-every", "5",
         "--ckpt-every", "5"]
 
 
@@ -82,17 +82,44 @@ def test_papermill_smoke(model, synth, tmp_path):
                          "-p", "batch_size", "3", "-p", "synth_subjects", "3", "-p", "data_root", str(synth),
                          "-p", "out_dir", str(out), "-p", "device", "cpu", "-p", "resume", str(resume), "--log-output"]))
 
-    papermill(4, False)
+    first = papermill(4, False)
     ck = load_checkpoint(out / "checkpoint.pt", model=model, preset="demo")
     assert ck["step"] == 4
     assert ck["config"].batch_size == 3  # the -p values reached the run
+    # precision 'auto' was settled at setup: the header names the choice and the checkpoint stores it, resolved
+    assert ck["config"].precision in ("bf16", "fp32")
+    assert f"cpu, {ck['config'].precision} (" in first.stdout + first.stderr
     assert (out / "samples.png").stat().st_size > 0 and list((out / "tb").glob("events.out.tfevents.*"))
     net, cfg = load_model(out / "checkpoint.pt")
     assert not net.training and cfg.model == model
     if model == "icgan": return  # IcGAN's resume is tested below, across processes, bit for bit
-    papermill(6, True)  # resumable from papermill
+    again = papermill(6, True)  # resumable from papermill, in the precision the run started in
     assert load_checkpoint(out / "checkpoint.pt")["step"] == 6
+    assert f"{ck['config'].precision} (as the run was started)" in again.stdout + again.stderr
     assert csv_steps(out) == [4, 6]  # log_every 25 (demo preset): a row at the end of each run
+
+
+def test_papermill_refuses_an_unknown_parameter(synth, tmp_path):
+    "papermill itself only warns about a -p name the notebook lacks; the chapter refuses it before training."
+    p = _run([sys.executable, "-m", "papermill", str(NOTEBOOK), str(tmp_path / "x.ipynb"), "-p", "lamda_rec", "5",
+              "-p", "data_root", str(synth), "-p", "out_dir", str(tmp_path / "run")])
+    assert p.returncode != 0
+    assert "unknown parameter(s) lamda_rec" in p.stdout + p.stderr and "lambda_rec" in p.stdout + p.stderr
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_every_config_field_is_a_parameter_and_a_flag(synth, tmp_path):
+    "Fields the old hand-written cell dropped (align, lr, image_size, log_every) now reach the run from both routes."
+    base = ["-p", "steps", "2", "-p", "batch_size", "3", "-p", "synth_subjects", "3", "-p", "data_root", str(synth),
+            "-p", "device", "cpu", "-p", "align", "landmarks", "-p", "lr", "0.0003", "-p", "image_size", "16",
+            "-p", "log_every", "1", "-p", "lr_d", "0.0006", "-p", "precision", "fp32"]
+    _ok(_run([sys.executable, "-m", "papermill", str(NOTEBOOK), str(tmp_path / "x.ipynb"), *base,
+              "-p", "out_dir", str(tmp_path / "pm")]))
+    cli_args = [x for k, v in zip(base[1::3], base[2::3]) for x in (f"--{k.replace('_', '-')}", v)]
+    _ok(_run([sys.executable, "-m", "decgan.train", *cli_args, "--out-dir", str(tmp_path / "cli")]))
+    for run in ("pm", "cli"):
+        c = load_checkpoint(tmp_path / run / "checkpoint.pt")["config"]
+        assert (c.align, c.lr, c.image_size, c.log_every, c.lr_d, c.precision) == ("landmarks", 3e-4, 16, 1, 6e-4, "fp32")
 
 
 # --- resuming across processes is exact ---------------------------------------------------------------------------

@@ -1,49 +1,67 @@
 #!/usr/bin/env bash
-# The main job (`make demo`): on the embedded synthetic data, train DECGAN, IcGAN and the three ablations of the
-# results table with DECGAN's budget, train the evaluation judges, then run nbs/08_figures.ipynb, which evaluates
-# every checkpoint (the results table, ablations as rows) and redraws Figs 3-5 into figures/.
+# The main job (`make demo`): on the embedded synthetic data, train the runs listed in tools/demo_runs.tsv (DECGAN and
+# IcGAN on the CK+-format tree for Figs 3-4 and the results table, the same two on the RAF-DB-format tree for Fig 5,
+# and, unless ABLATIONS=0, the ablations and the second baseline), all with the same budget in images seen; train the
+# evaluation judges of both trees; then run nbs/08_figures.ipynb, which evaluates every checkpoint and redraws Figs 3-5.
 #
 #   tools/demo.sh BIN OUT       BIN: the environment's bin folder; OUT: where runs, logs and executed notebooks go
-#   ABLATIONS=0                 leave the ablations out (DECGAN, IcGAN and the figures alone: about half the time)
+#   ABLATIONS=0                 only the runs marked `main` in tools/demo_runs.tsv
 #   DEMO_LANES=2                how many jobs run side by side (one torch thread each unless OMP_NUM_THREADS is set)
-#   FIGURES=figures             where the figures, the results table and the sample grids go
+#   DEMO_STEPS=N                train for N steps of the demo batch instead of the demo preset's (equal images seen)
+#   FIGURES=figures             where the figures, the results tables, the sample grids and the timing go
 #   TRAIN_EXTRA="-p steps 4"    more papermill parameters for every training (the tests make tiny runs this way)
 #   JUDGE_EPOCHS=60             the judges' training epochs (the tests use fewer)
 #   DEMO_COMMAND="make demo"    the command the figures' footers and the table name
 #
 # Each training is nbs/06_train.ipynb run by papermill with its embedded defaults plus the run's parameters
 # (executed notebook, log, checkpoint, losses, TensorBoard logs and sample grids under OUT/<run>); resume=True makes
-# a rerun continue a run, not restart it. The jobs form one queue that the lanes take from in order, so the long
-# DECGAN trainings spread over the lanes and the judges train while GANs do.
+# a rerun continue a run, not restart it. The jobs form one queue, longest first, that the lanes take from in order.
 set -euo pipefail
 BIN=$(cd "$1" && pwd); OUT=$(mkdir -p "$2" && cd "$2" && pwd)
 ABLATIONS=${ABLATIONS:-1}; LANES=${DEMO_LANES:-2}; FIGURES=${FIGURES:-figures}; JUDGE_EPOCHS=${JUDGE_EPOCHS:-60}
 read -r -a EXTRA <<< "${TRAIN_EXTRA:-}"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 PAPERMILL=("$BIN/papermill" --no-progress-bar --log-output)
+start=$SECONDS
 
-# run name -> (papermill parameters, name in the results table)
-declare -A PARAMS=([decgan]="-p model decgan" [icgan]="-p model icgan"
-                   [no_assoc]="-p model decgan -p association none" [no_pool]="-p model decgan -p pool_size 0"
-                   [shared_g]="-p model decgan -p shared_generator True")
-declare -A TITLE=([no_assoc]="DECGAN without associative loss" [no_pool]="DECGAN without history pool"
-                  [shared_g]="DECGAN with one shared generator")
-ABLATION_RUNS=(no_assoc no_pool shared_g)
-if [ "$ABLATIONS" = 0 ]; then JOBS=(decgan icgan judges); ABLATION_RUNS=()
-else JOBS=(decgan icgan no_assoc judges no_pool shared_g); fi
+# the budget: the demo preset's steps x batch images (decgan.core.PRESETS), or DEMO_STEPS x batch
+read -r DEMO_BATCH PRESET_STEPS < <("$BIN/python" -c "from decgan.core import PRESETS; p = PRESETS['demo']; print(p['batch_size'], p['steps'])")
+STEPS=${DEMO_STEPS:-$PRESET_STEPS}; IMAGES=$((STEPS * DEMO_BATCH))
 
-job() {  # one job of the queue, its output in OUT/<job>.log
+# the runs: tools/demo_runs.tsv (run, part, data, name, key=value parameters)
+declare -A PARAMS TITLE DATA MODEL; RUNS=()
+while IFS=$'\t' read -r run part data title params; do
+  [[ -z $run || $run == \#* ]] && continue
+  [[ $part == full && $ABLATIONS == 0 ]] && continue
+  RUNS+=("$run"); DATA[$run]=$data; TITLE[$run]=$title
+  p=(); batch=$DEMO_BATCH
+  for kv in $params; do k=${kv%%=*}; v=${kv#*=}; p+=(-p "$k" "$v"); [[ $k == batch_size ]] && batch=$v; [[ $k == model ]] && MODEL[$run]=$v; done
+  PARAMS[$run]="${p[*]} -p steps $((IMAGES / batch))"
+done < tools/demo_runs.tsv
+# the queue, longest jobs first: the DECGAN-sized trainings, then the judges, then IcGAN (the cheapest)
+JOBS=()
+for r in "${RUNS[@]}"; do [[ ${MODEL[$r]} != icgan ]] && JOBS+=("$r"); done
+JOBS+=(judges_ckplus judges_rafdb)
+for r in "${RUNS[@]}"; do [[ ${MODEL[$r]} == icgan ]] && JOBS+=("$r"); done
+
+declare -A ROOT=([ckplus]="$OUT/synth" [rafdb]="$OUT/synth_rafdb")
+declare -A DATASET=([ckplus]=synth [rafdb]=rafdb)
+
+job() {  # one job of the queue, its output in OUT/<job>.log; its wall time in OUT/.times/<job>
   local name=$1 t0=$SECONDS
   echo ">> $name: started (log $OUT/$name.log)"
-  if [ "$name" = judges ]; then
+  if [[ $name == judges_* ]]; then
+    local data=${name#judges_}
     "$BIN/python" -c "from decgan.core import Config; from decgan.evaluate import judges_for
-judges, _ = judges_for(Config.preset_of('demo', dataset='synth', data_root='$OUT/synth'), epochs=$JUDGE_EPOCHS)
+judges, _ = judges_for(Config.preset_of('demo', dataset='${DATASET[$data]}', data_root='${ROOT[$data]}'), epochs=$JUDGE_EPOCHS)
 print(judges.describe())" > "$OUT/$name.log" 2>&1
   else
     # shellcheck disable=SC2086  # PARAMS holds several words on purpose
     "${PAPERMILL[@]}" nbs/06_train.ipynb "$OUT/06_train_$name.ipynb" ${PARAMS[$name]} "${EXTRA[@]}" \
-      -p data_root "$OUT/synth" -p out_dir "$OUT/$name" -p resume True > "$OUT/$name.log" 2>&1
+      -p dataset "${DATASET[${DATA[$name]}]}" -p data_root "${ROOT[${DATA[$name]}]}" -p out_dir "$OUT/$name" \
+      -p resume True > "$OUT/$name.log" 2>&1
   fi || { echo "FAIL: $name: see $OUT/$name.log"; tail -n 20 "$OUT/$name.log"; return 1; }
+  echo "$((SECONDS - t0))" > "$OUT/.times/$name"
   echo ">> $name: done in $((SECONDS - t0)) s"
 }
 
@@ -54,11 +72,11 @@ lane() {  # take the next unclaimed job until none is left (mkdir is the atomic 
   done
 }
 
-start=$SECONDS
-echo ">> embedded synthetic data -> $OUT/synth"   # written once, before the lanes share it
-"$BIN/python" -c "from decgan.train import synth_tree, SYNTH_SUBJECTS
-synth_tree('$OUT/synth', n_subjects=SYNTH_SUBJECTS['demo'])"
-rm -rf "$OUT/.claims"; mkdir "$OUT/.claims"
+echo ">> embedded synthetic data -> $OUT/synth (CK+ format), $OUT/synth_rafdb (RAF-DB format)"   # before the lanes share them
+"$BIN/python" -c "from decgan.train import SYNTH_RAFDB_IMAGES, SYNTH_SUBJECTS, synth_rafdb_tree, synth_tree
+synth_tree('$OUT/synth', n_subjects=SYNTH_SUBJECTS['demo'])
+synth_rafdb_tree('$OUT/synth_rafdb', n_images=SYNTH_RAFDB_IMAGES['demo'])"
+rm -rf "$OUT/.claims" "$OUT/.times"; mkdir "$OUT/.claims" "$OUT/.times"
 pids=()
 for _ in $(seq 1 "$LANES"); do lane & pids+=($!); done
 ok=1; for p in "${pids[@]}"; do wait "$p" || ok=0; done
@@ -69,10 +87,28 @@ mkdir -p "$FIGURES"
 for m in decgan icgan; do cp "$OUT/$m/samples.png" "$FIGURES/demo_samples_$m.png"; done
 SHOWN=$(realpath --relative-to="$PWD" "$OUT")   # the figures and the table name the runs as the command line would
 case $SHOWN in ..*) SHOWN=$OUT;; esac
-ablations=""
-for r in "${ABLATION_RUNS[@]}"; do ablations+="${TITLE[$r]}=$SHOWN/$r/checkpoint.pt;"; done
+# which run is which in the figures chapter: per tree, its DECGAN and IcGAN, other models beside them, DECGAN ablations
+main=(); fig5=(); models=""; fig5_models=""; ablations=""
+for r in "${RUNS[@]}"; do
+  ck="$SHOWN/$r/checkpoint.pt"
+  if [[ ${DATA[$r]} == ckplus ]]; then
+    case $r in decgan) main+=(-p decgan_checkpoint "$ck");; icgan) main+=(-p icgan_checkpoint "$ck");;
+      *) if [[ ${MODEL[$r]} == decgan ]]; then ablations+="${TITLE[$r]}=$ck;"; else models+="${TITLE[$r]}=$ck;"; fi;; esac
+  else
+    case $r in decgan_rafdb) fig5+=(-p fig5_decgan_checkpoint "$ck");; icgan_rafdb) fig5+=(-p fig5_icgan_checkpoint "$ck");;
+      *) fig5_models+="${TITLE[$r]}=$ck;";; esac
+  fi
+done
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit+=" with uncommitted changes"
 echo ">> evaluation and figures: nbs/08_figures.ipynb -> $OUT/08_figures.ipynb (log $OUT/08_figures.log)"
-"${PAPERMILL[@]}" nbs/08_figures.ipynb "$OUT/08_figures.ipynb" -p decgan_checkpoint "$SHOWN/decgan/checkpoint.pt" \
-  -p icgan_checkpoint "$SHOWN/icgan/checkpoint.pt" -p ablations "$ablations" -p out_dir "$FIGURES" -p judge_epochs "$JUDGE_EPOCHS" -p command "${DEMO_COMMAND:-make demo}" \
+t0=$SECONDS
+"${PAPERMILL[@]}" nbs/08_figures.ipynb "$OUT/08_figures.ipynb" "${main[@]}" "${fig5[@]}" -p models "$models" \
+  -p fig5_models "$fig5_models" -p ablations "$ablations" -p out_dir "$FIGURES" -p judge_epochs "$JUDGE_EPOCHS" \
+  -p command "${DEMO_COMMAND:-make demo} (commit $commit)" \
   > "$OUT/08_figures.log" 2>&1 || { echo "FAIL: figures: see $OUT/08_figures.log"; tail -n 20 "$OUT/08_figures.log"; exit 1; }
-echo ">> done in $((SECONDS - start)) s: $FIGURES/results.md, $FIGURES/fig3_synth.png, fig4_synth.png, fig5_synth.png$([ ${#ABLATION_RUNS[@]} = 0 ] || echo ", fig5_synth_ablations.png")"
+echo "$((SECONDS - t0))" > "$OUT/.times/figures"
+# the timing of this run, for the README (tools/make_readme.py reads it): job, seconds; then the whole run
+{ echo "job,seconds"; for f in "$OUT"/.times/*; do echo "$(basename "$f"),$(cat "$f")"; done
+  echo "total,$((SECONDS - start))"; echo "lanes,$LANES"; echo "command,${DEMO_COMMAND:-make demo}"; echo "commit,$commit"; } > "$FIGURES/demo_timing.csv"
+echo ">> done in $((SECONDS - start)) s: $FIGURES/results.md, fig3_synth.png, fig4_synth.png, fig5 (RAF-DB format), demo_timing.csv"

@@ -2,12 +2,17 @@
 
 Markdown cells are copied; code cells are shown as Python blocks unless marked `#| hide`;
 image links relative to nbs/ (`../figures/x.png`) are rewritten relative to the repository root.
+A line `<!-- results -->` becomes the results section that tools/readme_results.py generates from the files
+`make demo` wrote under figures/, so no number in it is typed by hand (`make test` fails when README.md differs).
 Usage: python tools/make_readme.py nbs/index.ipynb README.md
 """
 import json
 import re
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from readme_results import section  # noqa: E402
 
 
 def cell_source(cell) -> str:
@@ -23,7 +28,9 @@ def render(nb_path: Path) -> str:
         if not src:
             continue
         if cell["cell_type"] == "markdown":
-            parts.append(re.sub(r"\]\(\.\./", "](", src))
+            src = re.sub(r"\]\(\.\./", "](", src)
+            figures = nb_path.resolve().parent.parent / "figures"
+            parts.append(src.replace("<!-- results -->", section(figures)))
         elif cell["cell_type"] == "code":
             lines = src.splitlines()
             if any(re.match(r"#\|\s*(hide|default_exp)", l) for l in lines):

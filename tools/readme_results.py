@@ -1,0 +1,133 @@
+"""The README's results section, generated from the files `make demo` wrote (figures/results*.csv,
+figures/demo_timing.csv, figures/budget_curve.csv): no number in it is typed by hand.
+
+tools/make_readme.py replaces a line `<!-- results -->` of nbs/index.ipynb with `section(figures)`.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+#: the goals of the main job (issue 14): metric -> (threshold, how it reads)
+GOALS = {"expression_accuracy": (0.98, "expression accuracy ≥ 0.98 (the judge's own ceiling on real faces is its accuracy)"),
+         "ssim": (0.88, "SSIM against the true target ≥ 0.88"),
+         "identity_similarity": (0.96, "identity similarity ≥ 0.96")}
+METRICS = {"expression_accuracy": ("expression acc.", 3), "identity_similarity": ("identity sim.", 3),
+           "ssim": ("SSIM vs true target", 3), "psnr": ("PSNR (dB)", 1), "fid": ("FID (judge features)", 1)}
+
+
+def read(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f: return list(csv.DictReader(f))
+
+
+def num(v) -> float:
+    try: return float(v)
+    except (TypeError, ValueError): return math.nan
+
+
+def fmt(v, digits: int) -> str:
+    v = num(v)
+    if math.isnan(v): return "n/a"
+    if math.isinf(v): return "∞"
+    return f"{v:,.{digits}f}"
+
+
+def with_ci(row: dict, metric: str, digits: int) -> str:
+    v, lo, hi = (num(row.get(metric + s)) for s in ("", "_lo", "_hi"))
+    if math.isnan(v): return "n/a"
+    if math.isnan(lo) or math.isinf(v): return fmt(v, digits)
+    return f"{fmt(v, digits)} [{fmt(lo, digits)}, {fmt(hi, digits)}]"
+
+
+def signed(v: float, digits: int = 3) -> str:
+    return f"{v:+.{digits}f}"
+
+
+def table(rows: list[dict]) -> str:
+    head = "| model | steps × batch | " + " | ".join(h for h, _ in METRICS.values()) + " |"
+    lines = [head, "|" + "---|" * (len(METRICS) + 2)]
+    for r in rows:
+        budget = (f"{int(num(r['step'])):,} × {int(num(r['batch_size']))}" if r.get("kind") == "model" and not math.isnan(num(r.get("step")))
+                  else "—")
+        name = r["model"] if r.get("kind") == "model" else f"*{r['model']}*"
+        lines.append(f"| {name} | {budget} | " + " | ".join(with_ci(r, m, d) if r.get("kind") == "model" else fmt(r.get(m), d)
+                                                          for m, (_, d) in METRICS.items()) + " |")
+    return "\n".join(lines)
+
+
+def comparison(comps: list[dict], model: str, reference: str, metric: str) -> str | None:
+    for c in comps:
+        if c["model"] == model and c["reference"] == reference and c["metric"] == metric:
+            d, lo, hi = num(c["difference"]), num(c["lo"]), num(c["hi"])
+            return f"{signed(d)} [{signed(lo)}, {signed(hi)}]" + ("" if c.get("significant") == "True" else " (within the noise)")
+    return None
+
+
+def section(figures: Path) -> str:
+    "The markdown of the results section, or a note that `make demo` has not written its files yet."
+    res = figures / "results.csv"
+    if not res.is_file(): return "*No results yet: `make demo` writes `figures/results.csv`, then `make readme`.*"
+    rows = read(res)
+    models = [r for r in rows if r.get("kind") == "model"]
+    by = {r["model"]: r for r in rows}
+    comps = read(figures / "results_comparisons.csv") if (figures / "results_comparisons.csv").is_file() else []
+    timing = {r["job"]: r["seconds"] for r in read(figures / "demo_timing.csv")} if (figures / "demo_timing.csv").is_file() else {}
+    ref = models[0]
+    out = []
+    n_subj, n = int(num(ref["n_subjects"])), int(num(ref["n"]))
+    cmd = timing.get("command", "make demo")
+    out.append(f"`{cmd}` (commit {timing.get('commit', 'unknown')}) trained every run for the same number of images "
+               f"({int(num(ref['images_seen'])):,}) on the embedded CK+-format tree and scored it on {n_subj} identities "
+               f"never seen in training ({n} translations of their neutral faces to the other expressions; 95% bootstrap "
+               f"intervals over identities). Expression judge: {ref['expression_judge']}, accuracy "
+               f"{fmt(ref['expression_judge_accuracy'], 3)} on real held-out faces (the ceiling of the expression column). "
+               f"Identity judge: {ref['identity_judge']}" +
+               (f", rank-1 {fmt(ref['identity_judge_rank1'], 3)} on unseen identities (genuine-pair cosine "
+                f"{fmt(ref['identity_judge_genuine'], 2)}, impostor {fmt(ref['identity_judge_impostor'], 2)})"
+                if not math.isnan(num(ref.get("identity_judge_rank1"))) else "") +
+               f". FID/KID on {ref['fid_features']}, not Inception's.")
+    out.append("")
+    out.append(table(rows))
+    out.append("")
+    goals = []
+    for m, (thr, text) in GOALS.items():
+        v, lo = num(ref[m]), num(ref[m + "_lo"])
+        verdict = "**met**" if v >= thr else f"**missed** by {thr - v:.3f}"
+        goals.append(f"{text}: {ref['model']} {with_ci(ref, m, 3)}, {verdict}")
+    out.append("**Goals at this budget.** " + "; ".join(goals) + ".")
+    for other in [r["model"] for r in models[1:] if not r["model"].startswith(ref["model"] + " ")]:
+        parts = [f"{label} {d}" for label, metric in (("identity similarity", "identity_similarity"), ("SSIM", "ssim"),
+                                                      ("expression accuracy", "expression_accuracy"))
+                 if (d := comparison(comps, other, ref["model"], metric))]
+        if parts:
+            out.append("")
+            out.append(f"**{ref['model']} against {other}**, paired over the same translations ({other} minus "
+                       f"{ref['model']}): " + "; ".join(parts) + ".")
+    ablations = [r["model"] for r in models[1:] if r["model"].startswith(ref["model"] + " ")]
+    if ablations:
+        out.append("")
+        out.append("**Ablations** (each minus DECGAN, paired): " + "; ".join(
+            f"{a[len(ref['model']) + 1:]}: expression {comparison(comps, a, ref['model'], 'expression_accuracy')}, "
+            f"SSIM {comparison(comps, a, ref['model'], 'ssim')}" for a in ablations) + ".")
+    raf = figures / "results_rafdb.csv"
+    if raf.is_file():
+        rr = [r for r in read(raf) if r.get("kind") == "model"]
+        if rr:
+            out.append("")
+            out.append(f"**Fig 5's runs** (the RAF-DB-format tree: colour, one identity per photo, {int(num(rr[0]['n']))} "
+                       f"translations): " + "; ".join(f"{r['model']} expression {with_ci(r, 'expression_accuracy', 3)}, "
+                                                       f"identity {with_ci(r, 'identity_similarity', 3)}" for r in rr) +
+                       " (`figures/results_rafdb.md`).")
+    if timing.get("total"):
+        jobs = {k: v for k, v in timing.items() if k not in ("total", "lanes", "command", "commit")}
+        out.append("")
+        out.append(f"**Time.** This `{cmd}` took {num(timing['total']) / 60:.1f} min wall on these 2 shared CPU cores, "
+                   f"{timing.get('lanes', '2')} jobs side by side: " +
+                   ", ".join(f"{k} {int(num(v))} s" for k, v in sorted(jobs.items(), key=lambda kv: -num(kv[1]))) + ".")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    import sys
+    print(section(Path(sys.argv[1] if len(sys.argv) > 1 else "figures")))
