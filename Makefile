@@ -18,7 +18,7 @@ DEMO_STEPS ?=
 
 env: $(STAMP)
 
-$(STAMP): settings.ini setup.py
+$(STAMP): settings.ini setup.py Makefile
 	@echo ">> building $(VENV) (torch, facenet-pytorch --no-deps, dlib-bin + face-recognition-models, decgan[dev])"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH_PINS)
@@ -68,16 +68,15 @@ export: $(STAMP)
 readme: $(STAMP)
 	$(BIN)/python tools/make_readme.py nbs/index.ipynb README.md
 
-# the main job on the embedded synthetic data (tools/demo.sh says how): train DECGAN, IcGAN and the three ablations
-#  of the results table (no associative loss, no history pool, one shared generator) with DECGAN's budget, and the
-#  evaluation judges, DEMO_LANES jobs side by side; then nbs/08_figures.ipynb writes figures/results.{csv,md} and
-#  Figs 3-5. Runs, logs and executed notebooks go to $(DEMO_OUT); ABLATIONS=0 leaves the ablations out.
-#  One torch thread per job unless OMP_NUM_THREADS says otherwise: on the 2 shared cores 2 threads ran the demo's
-#  DECGAN step at 1.9 s, 1 thread at 0.45 s (batch 16, other jobs running: threads spin while the other core is busy).
-#  DEMO_STEPS=N trains every run for N steps instead of the demo preset's 1,500 (finished runs are continued, bit for
-#  bit as if trained to N at once): bench/budget_curve.py measured what 3,000-6,000 steps reach.
+# the main job on the embedded synthetic data (tools/demo.sh says how; tools/demo_runs.tsv lists the runs): DECGAN and
+#  IcGAN on the CK+-format tree (Figs 3-4, the results table) and on the RAF-DB-format tree (Fig 5), StarGAN and the
+#  three ablations of the results table unless ABLATIONS=0, each with DECGAN's budget in images seen, and the judges
+#  of both trees, DEMO_LANES jobs side by side; then nbs/08_figures.ipynb writes figures/results*.{csv,md} and Figs 3-5.
+#  Runs, logs and executed notebooks go to $(DEMO_OUT). One torch thread per job unless OMP_NUM_THREADS says otherwise
+#  (on 2 shared cores, threads spin while the other core is busy). DEMO_STEPS=N trains every run for N steps of batch
+#  16 instead of the demo preset's (finished runs are continued, bit for bit as if trained to N at once).
 demo: $(STAMP)
-	ABLATIONS=$(ABLATIONS) DEMO_LANES=$(DEMO_LANES) TRAIN_EXTRA="$(if $(DEMO_STEPS),-p steps $(DEMO_STEPS))" \
+	ABLATIONS=$(ABLATIONS) DEMO_LANES=$(DEMO_LANES) DEMO_STEPS=$(DEMO_STEPS) \
 	  DEMO_COMMAND="make demo$(if $(DEMO_STEPS), DEMO_STEPS=$(DEMO_STEPS))$(if $(filter 0,$(ABLATIONS)), ABLATIONS=0)" \
 	  tools/demo.sh $(BIN) $(DEMO_OUT)
 

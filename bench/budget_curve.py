@@ -30,11 +30,31 @@ from decgan.evaluate import markdown_table, results_table
 from decgan.figures import fig5_compare
 from decgan.train import load_model
 
-#: variant -> (flags of python -m decgan.train, its name in make demo's table)
-VARIANTS = {"decgan": ([], "DECGAN"),
-            "no_assoc": (["--association", "none"], "DECGAN without associative loss"),
-            "no_pool": (["--pool-size", "0"], "DECGAN without history pool"),
-            "shared_g": (["--shared-generator"], "DECGAN with one shared generator")}
+RUNS_TABLE = Path(__file__).resolve().parent.parent / "tools" / "demo_runs.tsv"
+
+
+def flags_of(params: str) -> list[str]:
+    "`key=value ...` of tools/demo_runs.tsv as python -m decgan.train flags (booleans as --flag / --no-flag)."
+    out = []
+    for kv in params.split():
+        k, v = kv.split("=", 1)
+        flag = "--" + k.replace("_", "-")
+        out += [flag] if v == "True" else [f"--no-{k.replace('_', '-')}"] if v == "False" else [flag, v]
+    return out
+
+
+def read_runs(path: Path = RUNS_TABLE) -> dict:
+    "The main job's runs on the CK+-format tree, from tools/demo_runs.tsv: {run: (train flags, name in the table)}."
+    runs = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"): continue
+        run, _part, data, title, params = line.split("\t")
+        if data == "ckplus": runs[run] = (flags_of(params), title)
+    return runs
+
+
+#: variant -> (flags of python -m decgan.train, its name in make demo's table): the one list, in tools/demo_runs.tsv
+VARIANTS = read_runs()
 
 
 def train_snapshots(variant: str, steps: list[int], *, out: Path, data_root: Path, seed_from: Path | None,
@@ -55,7 +75,7 @@ def train_snapshots(variant: str, steps: list[int], *, out: Path, data_root: Pat
     for s in steps:
         snap = run / f"step_{s}.pt"
         if not snap.is_file():
-            cmd = [sys.executable, "-m", "decgan.train", "--model", "decgan", "--preset", "demo", "--data-root", str(data_root),
+            cmd = [sys.executable, "-m", "decgan.train", "--preset", "demo", "--data-root", str(data_root),
                    "--out-dir", str(run), "--steps", str(max(steps)), "--stop-at", str(s), "--resume", *VARIANTS[variant][0], *extra]
             t0 = time.perf_counter()
             print(f"{variant}: training to step {s}: {' '.join(cmd[1:])}", flush=True)
@@ -127,15 +147,15 @@ def main(argv=None) -> None:
     print(md)
     if args.table is not None:
         args.table.parent.mkdir(parents=True, exist_ok=True)
-        cols = ["variant", "step", "images_seen", "expression_accuracy", "expression_accuracy_lo", "expression_accuracy_hi",
+        cols = ["variant", "step", "images_seen", "n", "n_subjects", "expression_accuracy", "expression_accuracy_lo", "expression_accuracy_hi",
                 "identity_similarity", "identity_similarity_lo", "identity_similarity_hi", "ssim", "ssim_lo", "ssim_hi",
                 "psnr", "fid", "kid", "checkpoint", "expression_judge_accuracy"]
         with atomic_path(args.table.with_suffix(".csv")) as tmp:
             table[[c for c in cols if c in table.columns]].to_csv(tmp, index=False)
         with atomic_path(args.table.with_suffix(".md")) as tmp:
             tmp.write_text("# Results against the training budget (demo preset, embedded synthetic data)\n\n"
-                           "Scored like `figures/results.md` (same judges, same 216 translations of 8 unseen identities, "
-                           "95% bootstrap intervals over identities).\n\n" + md +
+                           f"Scored like `figures/results.md` (same judges, the same {int(table.n.iloc[0])} translations of "
+                           f"{int(table.n_subjects.iloc[0])} unseen identities, 95% bootstrap intervals over identities).\n\n" + md +
                            f"\n\ncommand: `.venv/bin/python bench/budget_curve.py {' '.join(argv or sys.argv[1:])}`\n")
         print(f"written: {args.table.with_suffix('.csv')}, {args.table.with_suffix('.md')}")
 

@@ -16,16 +16,19 @@ Both paths train the same model (`decgan.models.DECGAN`, paper preset) with the 
 * plain: eager float32, NCHW, `torch.optim.Adam` with its default (non-fused) kernels, batches decoded from the JPEG
   files by a `torch.utils.data.DataLoader` with worker processes (PIL decode, resize, flip; pinned memory,
   non-blocking copies, no per-step `.item()`): a straightforward loop, not a strawman.
-* ours: the step `decgan.train` runs: `make_run` (channels_last, `torch.compile` of each network when asked, fused
-  Adam on CUDA, bf16 autocast on CUDA), batches drawn on the device by `decgan.data.DeviceData.sample`, and the
-  training loop's per-step bookkeeping (finite-loss flag, loss sums, one host sync per `log_every` steps).
+* ours: the step `decgan.train` runs: `make_run` built from `Config()`'s own defaults, exactly as training builds it
+  (channels_last and `torch.compile` as `Config` says: both off by default; `--compile` / `--channels-last` set those
+  same fields), fused Adam on CUDA, bf16 autocast, batches drawn on the device by `decgan.data.DeviceData.sample`,
+  and the training loop's per-step bookkeeping (finite-loss flag, loss sums, one host sync per `log_every` steps).
+  `--compare-compile` adds one "ours" row with compilation flipped, to choose `Config.compile` by measurement.
 
 Per path and batch size it reports the median time of one full step (G and D updates) over the timed steps after
 warm-up (CUDA events on a GPU, `perf_counter` on the CPU), images/s from it (and from the whole timed window), the
 FLOPs of one step counted by `torch.utils.flop_counter.FlopCounterMode` (checked against a count by hand from
 Tables 1-2), achieved TFLOP/s, and that rate as a fraction of the chip's matrix-product rate measured in the same run
 (bf16 on CUDA, float32 on the CPU). It also trains both paths a few steps from the same weights on the same batches
-and reports the largest relative difference of their losses.
+and reports the largest relative difference of their losses. At the end it says whether the issue's goals are met:
+ours at least 2.5x plain at batch 64, and ours at 30% or more of the measured matmul rate at batch 256.
 """
 from __future__ import annotations
 
@@ -54,6 +57,8 @@ from decgan.train import Dist, LossMeter, agree_flags, channels_last_batch, decg
 
 ISSUE_GFLOP_PER_IMAGE = 80.0  # issue 9's estimate of one paper-preset step per image
 FEATURES = ("compile", "amp", "channels_last", "fused", "device_data")
+#: issue 15's goals: (batch, ours/plain at least) and (batch, fraction of the measured matmul rate at least)
+GOAL_SPEEDUP, GOAL_MATMUL = (64, 2.5), (256, 0.30)
 
 
 # ----------------------------------------------------------------------------------------------------------- FLOPs
@@ -286,8 +291,11 @@ def parse_args(argv=None):
     p.add_argument("--matmul-n", type=int, default=None, help="side of the matmul rate probe (default 8192; small: 512)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--ablate", action="store_true", help="one extra 'ours' row per speed-up switched off")
-    helps = {"compile": "torch.compile of each network (default: on with CUDA)",
-             "amp": "bf16 autocast (Config.precision bf16)", "channels_last": "channels_last layout (Config.channels_last)",
+    p.add_argument("--compare-compile", action="store_true",
+                   help="one extra 'ours' row with torch.compile flipped (to choose Config.compile by measurement)")
+    helps = {"compile": f"sets Config.compile: torch.compile of each network (default: Config's, {Config().compile})",
+             "amp": "bf16 autocast (Config.precision bf16)",
+             "channels_last": f"sets Config.channels_last (default: Config's, {Config().channels_last})",
              "fused": "fused Adam (CUDA only; default on)",
              "device_data": "batches drawn on the device; off: from the plain path's DataLoader (default on)"}
     for f in FEATURES:
@@ -311,7 +319,9 @@ def main(argv=None) -> int:
     steps, warmup = _pick(args.steps, 50, 3, small), _pick(args.warmup, 10, 1, small)
     n_images = _pick(args.images, 512, 48, small)
     workers = args.workers if args.workers is not None else min(8, max(1, (os.cpu_count() or 2) // 2))
-    ours_on = {"compile": cuda, "amp": True, "channels_last": Config().channels_last, "fused": True, "device_data": True}
+    defaults = Config()   # what decgan.train trains with unless told otherwise: "ours" is exactly that
+    ours_on = {"compile": defaults.compile, "amp": True, "channels_last": defaults.channels_last, "fused": True,
+               "device_data": True}
     ours_on.update({f: getattr(args, f) for f in FEATURES if getattr(args, f) is not None})
     if cuda:  # what decgan.train's _train sets before it builds the run (global: both paths get it)
         torch.backends.cudnn.benchmark = True
@@ -358,15 +368,18 @@ def main(argv=None) -> int:
             if args.ablate:   # bf16 autocast and fused Adam act on CUDA only: no row for them elsewhere
                 variants += [(f"ours -{f}", {**ours_on, f: False}) for f in FEATURES
                              if ours_on[f] and (cuda or f != "fused")]
+            if args.compare_compile and not (args.ablate and ours_on["compile"]):
+                variants.append((f"ours {'-' if ours_on['compile'] else '+'}compile", {**ours_on, "compile": not ours_on["compile"]}))
+            any_compile = any(on["compile"] for _, on in variants)
 
             seed_everything(0)
             plain_step, plain_net = plain_trainer(cfg.replace(precision="fp32", channels_last=False, compile=False), device,
                                                   image_shape=shape)
             start = {k: v.detach().clone() for k, v in plain_net.state_dict().items()}
             for label, on in variants:
-                if ours_on["compile"]: torch._dynamo.reset()
+                if any_compile: torch._dynamo.reset()
                 ocfg = cfg.replace(precision="bf16" if on["amp"] else "fp32", channels_last=on["channels_last"],
-                                   compile=on["compile"] and cuda)
+                                   compile=on["compile"])
                 run = ours_trainer(ocfg, device, image_shape=shape, fused=on["fused"])
                 run.net.load_state_dict(start)
                 graphs0 = _graphs()
@@ -402,7 +415,8 @@ def main(argv=None) -> int:
                 if label == "ours":
                     if (loop.i + 1) % ocfg.log_every == 0: loop()   # probe a step without the loop's log sync
                     n_sync = host_syncs(loop, device)
-                    if n_sync is not None: notes.append(f"ours, batch {bs}: {n_sync} synchronising CUDA call(s) in one step")
+                    if n_sync is not None: notes.append(f"ours, batch {bs}: {n_sync} synchronising CUDA call(s) in one step "
+                                                        "that does not log")
                 print(f"  batch {bs}: {label} timed ({time.perf_counter() - t:.1f} s)", file=sys.stderr, flush=True)
                 del run, loader, loop
                 gc.collect()
@@ -428,7 +442,22 @@ def main(argv=None) -> int:
         print(f"ratio ours/plain at batch {bs}: {ours['vs plain']:.2f}x; ours reaches {ours['of matmul']:.1%} of the "
               f"measured {rate_dtype} matmul rate")
     for n in notes: print(n)
+    for text in goals(rows, rate_dtype): print(text)
     return 2 if failed else 0
+
+
+def goals(rows: list[dict], rate_dtype: str) -> list[str]:
+    "One line per goal of issue 15: met, NOT met, or not measured (its batch size was not run)."
+    ours = {r["batch"]: r for r in rows if r["path"] == "ours"}
+    (b1, x), (b2, frac) = GOAL_SPEEDUP, GOAL_MATMUL
+    out = []
+    for bs, want, got, shown in ((b1, f"ours >= {x}x plain at batch {b1}", lambda r: r["vs plain"] >= x, lambda r: f"{r['vs plain']:.2f}x"),
+                                 (b2, f"ours >= {frac:.0%} of the {rate_dtype} matmul rate at batch {b2}",
+                                  lambda r: r["of matmul"] >= frac, lambda r: f"{r['of matmul']:.1%}")):
+        r = ours.get(bs)
+        out.append(f"goal: {want}: " + ("not measured (batch not run)" if r is None else
+                                         f"{'met' if got(r) else 'NOT met'} ({shown(r)})"))
+    return out
 
 
 def _graphs() -> int:

@@ -22,6 +22,7 @@ __all__ = ['EXIT_OK', 'EXIT_BUG', 'EXIT_USAGE', 'EXIT_EXPRESSION', 'EXIT_INPUT',
 
 # %% ../nbs/10_cli.ipynb #5ff384af
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_EXPRESSION, EXIT_INPUT, EXIT_NO_FACE, EXIT_CHECKPOINT, EXIT_OUTPUT = range(8)
+_MODELS = ("decgan", "icgan", "stargan")  # decgan.core.MODELS, spelt out so that `decgan --help` needs no torch import
 EXIT_CODES = {
     EXIT_OK: "success", EXIT_BUG: "unexpected error (a bug)", EXIT_USAGE: "usage error",
     EXIT_EXPRESSION: "unknown expression name", EXIT_INPUT: "input missing, unreadable or not an image",
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--all-faces", action="store_true", help="edit every face found (default: the largest)")
     s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
     s.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's own choice; 1 is often fastest on a busy machine)")
-    s.add_argument("--model", choices=("decgan", "icgan"), help="refuse a checkpoint of another model")
+    s.add_argument("--model", choices=_MODELS, help="refuse a checkpoint of another model")
     s.add_argument("--preset", choices=("paper", "demo"), help="refuse a checkpoint of another preset")
     return p
 

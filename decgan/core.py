@@ -114,6 +114,7 @@ class Config:
     lambda_visit: float = 0.1        # associative visit loss
     association: str = "expression"  # 'none' | 'expression' | 'identity' | 'both'
     condition: str = "reference"     # G1's label l in training: softmax(E2(reference face)) or one-hot target
+    detach_label: bool = True        # l enters G1/G2 detached, so only real faces train E2, the judge of G1's fakes
     pool_size: int = 50              # history pool slots per target expression; 0 switches the pool off
     # optimisation
     lr: float = 2e-4                 # the generators' (and encoders') learning rate

@@ -67,7 +67,8 @@ def generator_objective(net: DECGAN, batch: dict, cfg: Config, *, condition: str
     real_labels = torch.cat([y, t])
     l_cls_real, logs = classification_loss(real_logits, real_labels, name="cls_real")
     if condition == "reference":  # detached: G's losses must not train the E2 that judges G (see above)
-        l_src, l_tgt = torch.softmax(real_logits.detach().float(), 1).split(n)
+        soft = torch.softmax(real_logits.float(), 1)
+        l_src, l_tgt = (soft.detach() if getattr(cfg, "detach_label", True) else soft).split(n)
     else:
         l_src, l_tgt = one_hot(y, k), one_hot(t, k)
     # translate (eq. 6), and ask the frozen judges D and E2 about the result

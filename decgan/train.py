@@ -332,26 +332,31 @@ class Dist:
     world: int = 1
     local_rank: int = 0
     owns_group: bool = False
+    launched: bool = False   # started by torchrun: in a process group even as its only process
 
     @property
-    def on(self) -> bool: return self.world > 1
+    def on(self) -> bool: return self.world > 1 or self.launched
 
     @property
     def main(self) -> bool: return self.rank == 0
 
 
 def init_distributed(device_spec: str = "auto") -> tuple[Dist, torch.device]:
-    "Join the torchrun process group when `WORLD_SIZE` > 1 (NCCL on CUDA, Gloo on CPU); returns (Dist, device)."
+    """Join the process group when started by torchrun (`WORLD_SIZE` > 1, or `TORCHELASTIC_RUN_ID` set: one process
+    under torchrun runs the DDP path too): NCCL on CUDA, bound to this process's GPU (`device_id`), Gloo on the CPU.
+    Returns (Dist, device)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     device = get_device(device_spec)
-    if world <= 1: return Dist(), device
+    if world <= 1 and "TORCHELASTIC_RUN_ID" not in os.environ: return Dist(), device
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if device.type == "cuda":
+    cuda = device.type == "cuda"
+    if cuda:
         device = torch.device("cuda", local)
         torch.cuda.set_device(device)
     owns = not dist.is_initialized()
-    if owns: dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=rank, world_size=world)
-    return Dist(rank, world, local, owns), device
+    if owns:
+        dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=world, device_id=device if cuda else None)
+    return Dist(rank, world, local, owns, launched=True), device
 
 
 def wrap_ddp(module: nn.Module, device: torch.device, **kw) -> DistributedDataParallel:
@@ -378,11 +383,16 @@ def gather(obj, ddp: Dist) -> list:
 
 
 def fingerprint(module: nn.Module) -> str:
-    "SHA-256 of the bytes of `module`'s parameters (independent of memory format)."
-    h = hashlib.sha256()
-    for name, p in module.named_parameters():
-        h.update(name.encode())
-        h.update(p.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    """SHA-256 of `module`'s parameters: their names, shapes and dtypes, then the bytes of one flat tensor (every
+    parameter in logical order, one concatenation per dtype) copied to the host once. Independent of memory format;
+    equal on every process that holds the same weights."""
+    named = list(module.named_parameters())
+    h = hashlib.sha256(repr([(n, tuple(p.shape), str(p.dtype)) for n, p in named]).encode())
+    by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
+    for _, p in named: by_dtype.setdefault(p.dtype, []).append(p.detach().reshape(-1))  # reshape: logical order
+    if by_dtype:
+        flat = torch.cat([torch.cat(ps).view(torch.uint8) for ps in by_dtype.values()])  # on the device
+        h.update(flat.cpu().numpy().tobytes())                                          # the one host copy
     return h.hexdigest()
 
 # %% ../nbs/06_train.ipynb #2c336c88
@@ -396,26 +406,43 @@ def sampler_seed(seed: int, rank: int) -> int:
 
 
 def rng_state(sampler: torch.Generator) -> dict:
-    "Every random state a step may touch, as tensors and built-in types (safe in a weights_only checkpoint)."
+    """Every random state a step may touch, as tensors and built-in types (safe in a weights_only checkpoint). CUDA's
+    state is read on the run's own device (the sampler's) only: a run never touches the host's other GPUs."""
     _, key, pos, has_gauss, gauss = np.random.get_state()
+    dev = sampler.device
     return {"torch": torch.get_rng_state(),
-            "cuda": list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else [],
+            "cuda": [torch.cuda.get_rng_state(dev)] if dev.type == "cuda" else [],
             "numpy": {"key": torch.from_numpy(key.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss), "gauss": float(gauss)},
             "python": random.getstate(),
-            "sampler": sampler.get_state(), "sampler_device": sampler.device.type}
+            "sampler": sampler.get_state(), "sampler_device": dev.type, "device": str(dev)}
 
 
-def set_rng_state(state: dict, sampler: torch.Generator) -> bool:
-    "Restore `rng_state`; returns False (and leaves the streams as seeded) where the device type differs."
+def _stderr(msg: str) -> None: print(msg, file=sys.stderr)
+
+
+def set_rng_state(state: dict, sampler: torch.Generator, *, log=_stderr) -> bool:
+    """Restore `rng_state`: CPU, NumPy and Python always; the batch sampler and CUDA's state (on the run's own device,
+    the sampler's) where the checkpoint's device matches. Where it does not — another kind of device (CPU against
+    CUDA), or not exactly one CUDA state (older checkpoints kept one per visible GPU) — those streams stay as seeded,
+    `log` gets a note naming both, and it returns False."""
     torch.set_rng_state(state["torch"].cpu())
     np_state = state["numpy"]
     np.random.set_state(("MT19937", np_state["key"].cpu().numpy().astype(np.uint32), np_state["pos"],
                          np_state["has_gauss"], np_state["gauss"]))
     random.setstate(tuple(tuple(s) if isinstance(s, list) else s for s in state["python"]))
-    if state["sampler_device"] != sampler.device.type: return False
+    here, cuda = sampler.device, list(state.get("cuda") or [])
+    saved = f"{state.get('device', state['sampler_device'])} ({len(cuda)} CUDA random state{'s' * (len(cuda) != 1)})"
+    if state["sampler_device"] != here.type:
+        log(f"note: the checkpoint's random streams were drawn on {saved}; this run is on {here}: weights, optimisers "
+            "and pool resume exactly, the batch sampler and the device's random streams are reseeded")
+        return False
     sampler.set_state(state["sampler"].cpu())
-    if torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+    if here.type != "cuda": return True
+    if len(cuda) != 1:
+        log(f"note: the checkpoint's random streams were drawn on {saved}; this run restores exactly one, on {here}: "
+            "weights, optimisers, pool and batch sampler resume exactly, the CUDA random stream is reseeded")
+        return False
+    torch.cuda.set_rng_state(cuda[0].cpu(), here)
     return True
 
 
@@ -569,8 +596,8 @@ def make_run(cfg: Config, device: torch.device, ddp: Dist, *, image_shape: tuple
     "Build the network (on `device`, channels_last / compiled on request), optimisers, pool and step function."
     net = build_model(cfg).to(device)
     if cfg.channels_last: net = net.to(memory_format=torch.channels_last)
-    if cfg.compile:
-        for m in net.children(): m.compile()
+    if cfg.compile:  # in place (parameter names unchanged); static shapes: one graph per batch shape a module sees
+        for m in net.children(): m.compile(dynamic=False)
     opts = make_optimizers(net, cfg)
     sampler = torch.Generator(device=device)
     sampler.manual_seed(sampler_seed(cfg.seed, ddp.rank))
@@ -628,10 +655,7 @@ def restore(run: Run, checkpoint: dict, cfg: Config, ddp: Dist) -> int:
         pool_state = dict(mine["pool"])
         if mine["rng"]["sampler_device"] != run.sampler.device.type: pool_state["rng"] = run.pool.generator.get_state()
         run.pool.load_state_dict(pool_state)
-    if not set_rng_state(mine["rng"], run.sampler):
-        print(f"note: the checkpoint's random streams were on {mine['rng']['sampler_device']}, this run is on "
-              f"{run.sampler.device.type}: weights, optimisers and pool resume exactly, random streams are reseeded",
-              file=sys.stderr)
+    set_rng_state(mine["rng"], run.sampler)  # prints a note naming both devices when they differ
     return checkpoint["step"]
 
 

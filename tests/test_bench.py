@@ -64,7 +64,7 @@ def test_matmul_rate_and_flop_counts(output):
 
 
 def test_losses_of_both_paths_agree(output):
-    m = re.search(r"max relative difference ([0-9.e+-]+|nan|inf) .*tolerance ([0-9.e+-]+) \(float32\): (\w+)", output)
+    m = re.search(r"max relative difference ([0-9.e+-]+|nan|inf) .*tolerance ([0-9.e+-]+) \((?:float32|bf16)\): (\w+)", output)
     assert m, output
     assert math.isfinite(float(m.group(1))) and m.group(3) == "ok", m.group(0)
 

@@ -1,7 +1,10 @@
-"""Process-level test of the main job's driver, tools/demo.sh (what `make demo` runs): the five trainings and the
-judges go through the lanes' shared queue, every ablation's parameters reach the training notebook, a failed job
-stops the job with its log named, and the figures chapter writes one table row per run. Tiny: 4 steps of batch 4,
-judges of 2 epochs, figures into a temporary folder (never the repository's figures/)."""
+"""Process-level test of the main job, `make demo` exactly as README.md prints it (tools/demo.sh does the work): the
+runs of tools/demo_runs.tsv on both synthetic trees and the judges go through the lanes' shared queue, every
+ablation's parameters reach the training notebook, a failed job stops the job with its log named, and the figures
+chapter writes one table row per run and Fig 5 from the RAF-DB-format runs. Tiny: 4 steps of batch 4, judges of 2
+epochs, runs and figures in temporary folders (never the repository's runs/ or figures/), passed by environment."""
+import re
+import shlex
 import os
 import shutil
 import subprocess
@@ -18,11 +21,20 @@ BIN = Path(sys.executable).parent
 HANG_GUARD_S = 1500  # only so that a broken build cannot hang CI forever; no test asserts a duration
 
 
+def readme_demo_command() -> list[str]:
+    "The `make demo` line of README.md's fenced commands: what this file runs."
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = [l.strip() for b in re.findall(r"```bash\n(.*?)```", text, flags=re.S) for l in b.splitlines()]
+    found = [shlex.split(l, comments=True) for l in lines if l.startswith("make demo")]
+    assert found == [["make", "demo"]], found
+    return found[0]
+
+
 def demo(out: Path, figures: Path, **env) -> subprocess.CompletedProcess:
-    e = {k: v for k, v in os.environ.items() if k != "IN_TEST"}   # IN_TEST would make the notebooks ignore -p
-    e.update(OMP_NUM_THREADS="1", FIGURES=str(figures), TRAIN_EXTRA="-p steps 4 -p batch_size 4", JUDGE_EPOCHS="2", **env)
-    return subprocess.run(["bash", "tools/demo.sh", str(BIN), str(out)], cwd=ROOT, env=e, capture_output=True,
-                          text=True, timeout=HANG_GUARD_S)
+    e = {k: v for k, v in os.environ.items() if k not in ("IN_TEST", "MAKEFLAGS", "MFLAGS")}   # IN_TEST: notebooks ignore -p
+    e.update(OMP_NUM_THREADS="1", DEMO_OUT=str(out), FIGURES=str(figures), TRAIN_EXTRA="-p steps 4 -p batch_size 4",
+             JUDGE_EPOCHS="2", **env)
+    return subprocess.run(readme_demo_command(), cwd=ROOT, env=e, capture_output=True, text=True, timeout=HANG_GUARD_S)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +47,8 @@ def finished(tmp_path_factory):
 
 def test_every_job_ran_once(finished):
     out, _, p = finished
-    for job in ("decgan", "icgan", "no_assoc", "no_pool", "shared_g", "judges"):
+    for job in ("decgan", "icgan", "decgan_rafdb", "icgan_rafdb", "no_assoc", "no_pool", "shared_g", "stargan",
+                "stargan_rafdb", "judges_ckplus", "judges_rafdb"):
         assert p.stdout.count(f">> {job}: started") == 1, p.stdout
         assert f">> {job}: done in" in p.stdout
         assert (out / f"{job}.log").is_file()
@@ -54,22 +67,25 @@ def test_ablations_train_what_they_say(finished):
     for c in cfgs.values():                                       # the same budget and data for every run
         assert (c.steps, c.batch_size, c.preset) == (4, 4, "demo")
         assert Path(c.data_root) == out / "synth"
+    raf = load_model(out / "decgan_rafdb" / "checkpoint.pt")[1]              # Fig 5's runs: the RAF-DB-format tree
+    assert (raf.dataset, Path(raf.data_root), raf.steps) == ("rafdb", out / "synth_rafdb", 4)
 
 
 def test_table_has_a_row_per_run(finished):
     _, figures, _ = finished
     table = pd.read_csv(figures / "results.csv")
     models = table[table.kind == "model"].set_index("model")
-    assert list(models.index) == ["DECGAN", "IcGAN", "DECGAN without associative loss", "DECGAN without history pool",
-                                  "DECGAN with one shared generator"]
+    assert set(models.index) == {"DECGAN", "IcGAN", "StarGAN", "DECGAN without associative loss",
+                                 "DECGAN without history pool", "DECGAN with one shared generator"}
+    assert models.index[0] == "DECGAN"
     assert models.loc["DECGAN without associative loss", "changes"] == "association=none"
     assert models.loc["DECGAN without history pool", "changes"] == "pool_size=0"
     assert models.loc["DECGAN with one shared generator", "changes"] == "shared_generator=True"
     assert (models.images_seen == 16).all()
     md = (figures / "results.md").read_text()
     assert "and ablations" in md and "## Training runs" in md and "not DECGAN's budget" not in md
-    for name in ("fig3_synth.png", "fig4_synth.png", "fig5_synth.png", "fig5_synth_ablations.png", "demo_samples_decgan.png",
-                 "demo_samples_icgan.png"):
+    for name in ("fig3_synth.png", "fig4_synth.png", "fig5_rafdb.png", "fig5_synth_ablations.png", "demo_samples_decgan.png",
+                 "demo_samples_icgan.png", "results_rafdb.csv", "demo_timing.csv"):
         assert (figures / name).stat().st_size > 0, name
     comps = pd.read_csv(figures / "results_comparisons.csv")
     assert {"DECGAN without associative loss", "DECGAN without history pool",
@@ -86,9 +102,12 @@ def test_rerun_continues_and_a_failure_names_its_log(finished, tmp_path):
     for run in ("decgan", "icgan"): assert "steps 4 -> 4" in (out / f"{run}.log").read_text()
     table = pd.read_csv(figures / "results.csv")
     assert table[table.kind == "model"].model.tolist() == ["DECGAN", "IcGAN"]
+    raf = pd.read_csv(figures / "results_rafdb.csv")
+    assert raf[raf.kind == "model"].model.tolist() == ["DECGAN", "IcGAN"]
     # a run that cannot go on (its checkpoint is corrupt) stops the job, and the message names the log
     broken = tmp_path / "broken"
     shutil.copytree(out / "synth", broken / "synth")
+    shutil.copytree(out / "synth_rafdb", broken / "synth_rafdb")
     (broken / "icgan").mkdir()
     (broken / "icgan" / "checkpoint.pt").write_bytes(b"not a checkpoint")
     p = demo(broken, tmp_path / "figures2", ABLATIONS="0")
