@@ -38,6 +38,7 @@ def flags_of(params: str) -> list[str]:
     out = []
     for kv in params.split():
         k, v = kv.split("=", 1)
+        if k == "budget": continue   # the main job's budget factor, not a training flag
         flag = "--" + k.replace("_", "-")
         out += [flag] if v == "True" else [f"--no-{k.replace('_', '-')}"] if v == "False" else [flag, v]
     return out
@@ -58,7 +59,7 @@ VARIANTS = read_runs()
 
 
 def train_snapshots(variant: str, steps: list[int], *, out: Path, data_root: Path, seed_from: Path | None,
-                    extra: list[str] = ()) -> dict:
+                    extra: list[str] = (), flags: list[str] | None = None) -> dict:
     "{step: snapshot path} for `variant`, training (and resuming) only what is missing."
     run = out / variant
     run.mkdir(parents=True, exist_ok=True)
@@ -76,7 +77,7 @@ def train_snapshots(variant: str, steps: list[int], *, out: Path, data_root: Pat
         snap = run / f"step_{s}.pt"
         if not snap.is_file():
             cmd = [sys.executable, "-m", "decgan.train", "--preset", "demo", "--data-root", str(data_root),
-                   "--out-dir", str(run), "--steps", str(max(steps)), "--stop-at", str(s), "--resume", *VARIANTS[variant][0], *extra]
+                   "--out-dir", str(run), "--steps", str(max(steps)), "--stop-at", str(s), "--resume", *(VARIANTS[variant][0] if flags is None else flags), *extra]
             t0 = time.perf_counter()
             print(f"{variant}: training to step {s}: {' '.join(cmd[1:])}", flush=True)
             with open(run / "train.log", "a") as log:

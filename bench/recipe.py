@@ -65,7 +65,7 @@ def main(argv=None) -> None:
         if name not in RECIPES: ap.error(f"unknown recipe {name!r}; expected one of {', '.join(RECIPES)}")
         steps = [s for s in sorted(set(args.steps)) if not cap or s <= int(cap)]
         snaps = train_snapshots(name, steps, out=args.out, data_root=args.data_root, seed_from=None,
-                                extra=["--model", "decgan", *RECIPES[name][0], *args.extra.split()])
+                                flags=["--model", "decgan", *RECIPES[name][0]], extra=args.extra.split())
         for s, path in snaps.items():
             averaged = load_checkpoint(path)["state"].get("ema") is not None
             runs[f"{name} @ {s}"] = path

@@ -184,13 +184,14 @@ class Config:
 
 #: the optimiser settings a baseline's authors trained it with; they override a preset's and are overridden by the user
 MODEL_SETTINGS: dict[str, dict] = {
+    "icgan": dict(batch_size=64, lr=2e-4, beta1=0.5, beta2=0.999),   # IcGAN's official Torch code
     "stargan": dict(lr=1e-4, beta1=0.5, beta2=0.999),   # StarGAN (Choi et al. 2018), with its own linear decay
 }
 
 PRESETS: dict[str, dict] = {
     "paper": dict(image_size=64, width=1.0, batch_size=16, lr=2e-4, beta1=0.5, beta2=0.999),
-    "demo": dict(image_size=32, width=0.25, batch_size=16, lr=5e-4, beta1=0.5, beta2=0.999,
-                 steps=1500, log_every=25, sample_every=250, ckpt_every=250),
+    "demo": dict(image_size=32, width=0.25, batch_size=16, lr=5e-4, beta1=0.5, beta2=0.999, ema_beta=0.999,
+                 steps=6000, log_every=50, sample_every=500, ckpt_every=500),
 }
 
 # %% ../nbs/00_core.ipynb #e25eb71d

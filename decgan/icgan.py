@@ -11,12 +11,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Config
+from .core import MODEL_SETTINGS, Config
 
 # %% auto #0
-__all__ = ['Z_DIM', 'G_BASE', 'D_BASE', 'E_BASE', 'EY_HIDDEN', 'PHASES', 'ICGAN_LOG_KEYS', 'ladder', 'IcGANGenerator',
-           'IcGANDiscriminator', 'IcGANEncoder', 'dcgan_init_', 'IcGAN', 'icgan_d_loss', 'icgan_g_loss',
-           'icgan_schedule', 'icgan_phase', 'icgan_optimizers', 'icgan_step']
+__all__ = ['Z_DIM', 'G_BASE', 'D_BASE', 'E_BASE', 'EY_HIDDEN', 'PHASES', 'ICGAN_LOG_KEYS', 'ICGAN_PHASES', 'ICGAN_SETTINGS',
+           'D_BATCHES', 'D_BATCH', 'ladder', 'IcGANGenerator', 'IcGANDiscriminator', 'IcGANEncoder', 'dcgan_init_',
+           'IcGAN', 'icgan_d_loss', 'icgan_g_loss', 'icgan_schedule', 'icgan_phase', 'icgan_optimizers', 'icgan_step']
 
 # %% ../nbs/05_icgan.ipynb #5356c7bb
 Z_DIM = 100  # IcGAN's code length (the official `nz`)
@@ -191,7 +191,15 @@ def icgan_phase(step: int, cfg: Config, *, gan: float = 0.70, ez: float = 0.15) 
     a, b = icgan_schedule(cfg.steps, gan=gan, ez=ez)
     return "gan" if step < a else "ez" if step < b else "ey"
 
+
+#: the split `icgan_step` trains with: 60 % cGAN, 35 % E_z, 5 % E_y (measured in "Why the first baseline drew noise")
+ICGAN_PHASES = dict(gan=0.60, ez=0.35)
+
 # %% ../nbs/05_icgan.ipynb #7ffdb60f
+#: IcGAN's own cGAN settings (the official Torch code): what a run of `model="icgan"` should use, whatever the preset
+ICGAN_SETTINGS = MODEL_SETTINGS["icgan"]  # batch 64, Adam 2e-4, betas (0.5, 0.999): decgan.core, applied by Config.preset_of
+
+
 def icgan_optimizers(net: IcGAN, cfg: Config, *, encoder_lr: float | None = None,
                      encoder_beta1: float | None = None) -> dict[str, torch.optim.Adam]:
     "One Adam per network {'G', 'D', 'Ez', 'Ey'}: lr cfg.lr, betas (cfg.beta1, cfg.beta2); encoders may override lr and beta1."
@@ -204,6 +212,12 @@ def icgan_optimizers(net: IcGAN, cfg: Config, *, encoder_lr: float | None = None
             "Ez": adam(net.Ez, enc_lr, enc_beta1), "Ey": adam(net.Ey, enc_lr, enc_beta1)}
 
 # %% ../nbs/05_icgan.ipynb #41c3c68f
+#: how D's BatchNorm meets the three kinds of pairs in the cGAN phase: "mixed" (one batch of real, fake and
+#: wrong-label pairs: our default, see "Why the first baseline drew noise") or "separate" (DCGAN's one kind per pass)
+D_BATCHES = ("mixed", "separate")
+D_BATCH = "mixed"
+
+
 @contextlib.contextmanager
 def _eval_mode(module: nn.Module):
     was = module.training
@@ -221,19 +235,30 @@ def _draw(kind: str, shape: tuple, *, generator: torch.Generator | None, device:
     return t.to(device, non_blocking=True)
 
 
-def _gan_phase(net: IcGAN, opts: dict, batch: dict, *, generator) -> dict:
+def _judge(net: IcGAN, x: torch.Tensor, fake: torch.Tensor, labels: tuple, *, d_batch: str) -> tuple:
+    "D's logits on (real, fake, real with wrong label): one mixed forward pass, or one pass per kind ('separate')."
+    l_real, l_fake, l_wrong = labels
+    if d_batch == "separate":
+        return net.D(x, l_real), net.D(fake, l_fake), net.D(x, l_wrong)
+    return net.D(torch.cat([x, fake.to(x.dtype), x]), torch.cat([l_real, l_fake, l_wrong])).chunk(3)
+
+
+def _gan_phase(net: IcGAN, opts: dict, batch: dict, *, generator, d_batch: str = D_BATCH) -> dict:
     x, y = batch["x"], batch["y"]
     n, k, dev = x.shape[0], net.n_expressions, x.device
     z = _draw("randn", (n, net.z_dim), generator=generator, device=dev)
     y_fake = _draw("randint", (n,), generator=generator, device=dev, high=k)
     y_wrong = (y + _draw("randint", (n,), generator=generator, device=dev, low=1, high=k)) % k
-    l_real, l_fake, l_wrong = (F.one_hot(v, k).float() for v in (y, y_fake, y_wrong))
-    fake = net.G(z, l_fake)
-    d_loss, logs = icgan_d_loss(net.D(x, l_real), net.D(fake.detach(), l_fake), net.D(x, l_wrong))
+    labels = tuple(F.one_hot(v, k).float() for v in (y, y_fake, y_wrong))
+    fake = net.G(z, labels[1])
+    if x.is_contiguous(memory_format=torch.channels_last):
+        fake = fake.contiguous(memory_format=torch.channels_last)
+    d_loss, logs = icgan_d_loss(*_judge(net, x, fake.detach(), labels, d_batch=d_batch))
     opts["D"].zero_grad(set_to_none=True)
     d_loss.backward()
     opts["D"].step()
-    g_loss, g_logs = icgan_g_loss(net.D(fake, l_fake))
+    g_logits = net.D(fake, labels[1]) if d_batch == "separate" else _judge(net, x, fake, labels, d_batch=d_batch)[1]
+    g_loss, g_logs = icgan_g_loss(g_logits)
     opts["G"].zero_grad(set_to_none=True)
     g_loss.backward()
     opts["G"].step()
@@ -269,13 +294,16 @@ def _ey_phase(net: IcGAN, opts: dict, batch: dict, *, generator) -> dict:
 _PHASE_STEP = {"gan": _gan_phase, "ez": _ez_phase, "ey": _ey_phase}
 
 
-def icgan_step(net: IcGAN, opts: dict, batch: dict, cfg: Config, *, step: int,
-               generator: torch.Generator | None, phase: str | None = None) -> dict[str, torch.Tensor]:
-    "One training step of the IcGAN protocol; `phase` defaults to `icgan_phase(step, cfg)`. Returns detached 0-dim logs."
-    phase = icgan_phase(step, cfg) if phase is None else phase
+def icgan_step(net: IcGAN, opts: dict, batch: dict, cfg: Config, *, step: int, generator: torch.Generator | None,
+               phase: str | None = None, d_batch: str = D_BATCH) -> dict[str, torch.Tensor]:
+    "One training step of the IcGAN protocol; `phase` defaults to `icgan_phase(step, cfg, **ICGAN_PHASES)`. Returns detached 0-dim logs."
+    phase = icgan_phase(step, cfg, **ICGAN_PHASES) if phase is None else phase
     if phase not in _PHASE_STEP:
         raise ValueError(f"unknown IcGAN phase {phase!r}; expected one of {', '.join(PHASES)}")
+    if d_batch not in D_BATCHES:
+        raise ValueError(f"IcGAN d_batch={d_batch!r}; expected one of {', '.join(D_BATCHES)}")
     missing = [key for key in ("x", "y") if key not in batch]
     if missing:
         raise KeyError(f"IcGAN step: batch lacks {', '.join(missing)}; expected the dict of DeviceData.sample (x, y, ref, t)")
+    if phase == "gan": return _gan_phase(net, opts, batch, generator=generator, d_batch=d_batch)
     return _PHASE_STEP[phase](net, opts, batch, generator=generator)

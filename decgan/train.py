@@ -29,7 +29,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .core import (ASSOCIATIONS, CONDITIONS, DATASETS, MODELS, N_EXPRESSIONS, PRESETS, CheckpointError, Config,
+from .core import (ASSOCIATIONS, CONDITIONS, DATASETS, MODEL_SETTINGS, MODELS, N_EXPRESSIONS, PRESETS, CheckpointError, Config,
                          atomic_path, get_device, load_checkpoint, save_checkpoint, seed_everything)
 from .data import DeviceData, prepare
 from .icgan import IcGAN, icgan_optimizers, icgan_step
@@ -303,7 +303,7 @@ def probe_seconds(cfg: Config, device: torch.device, *, batch_size: int = 8, rep
                     loss = loss_g + discriminator_objective(net, batch, cfg, fakes=fakes)[0]
                 else:
                     l = one_hot(batch["t"], k)
-                    loss = _float_sum(net.translate(x, l)) + _float_sum(net(x, l) if cfg.model == "stargan" else net.D(x, l))
+                    loss = _float_sum(net.translate(x, l)) + _float_sum(net.D(x) if cfg.model == "stargan" else net.D(x, l))
             loss.backward()
             net.zero_grad(set_to_none=True)
             sync()

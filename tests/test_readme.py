@@ -23,7 +23,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-VENV = Path(sys.executable).resolve().parent.parent if (Path(sys.executable).parent / "papermill").exists() else ROOT / ".venv"
+VENV = Path(sys.executable).parent.parent if (Path(sys.executable).parent / "papermill").exists() else ROOT / ".venv"
 HANG_GUARD_S = 900  # only so that a broken build cannot hang CI forever; no test asserts a duration
 NOT_RUN_HERE = {"make demo": "run by tests/test_demo.py, which takes the command from this README",
                 "make test": "the test suite itself", "make lab": "starts a JupyterLab server"}

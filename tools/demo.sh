@@ -28,15 +28,25 @@ start=$SECONDS
 read -r DEMO_BATCH PRESET_STEPS < <("$BIN/python" -c "from decgan.core import PRESETS; p = PRESETS['demo']; print(p['batch_size'], p['steps'])")
 STEPS=${DEMO_STEPS:-$PRESET_STEPS}; IMAGES=$((STEPS * DEMO_BATCH))
 
-# the runs: tools/demo_runs.tsv (run, part, data, name, key=value parameters)
+# each model's batch in the demo preset (a baseline brings its own: decgan.core.MODEL_SETTINGS)
+declare -A MBATCH
+while read -r m b; do MBATCH[$m]=$b; done < <("$BIN/python" -c "from decgan.core import MODELS, Config
+for m in MODELS: print(m, Config.preset_of('demo', model=m).batch_size)")
+
+# the runs: tools/demo_runs.tsv (run, part, data, name, key=value parameters; budget=F trains F times the images)
 declare -A PARAMS TITLE DATA MODEL; RUNS=()
 while IFS=$'\t' read -r run part data title params; do
   [[ -z $run || $run == \#* ]] && continue
   [[ $part == full && $ABLATIONS == 0 ]] && continue
   RUNS+=("$run"); DATA[$run]=$data; TITLE[$run]=$title
-  p=(); batch=$DEMO_BATCH
-  for kv in $params; do k=${kv%%=*}; v=${kv#*=}; p+=(-p "$k" "$v"); [[ $k == batch_size ]] && batch=$v; [[ $k == model ]] && MODEL[$run]=$v; done
-  PARAMS[$run]="${p[*]} -p steps $((IMAGES / batch))"
+  p=(); budget=1; MODEL[$run]=decgan
+  for kv in $params; do
+    k=${kv%%=*}; v=${kv#*=}
+    case $k in budget) budget=$v;; *) p+=(-p "$k" "$v"); [[ $k == model ]] && MODEL[$run]=$v;; esac
+  done
+  batch=${MBATCH[${MODEL[$run]}]}
+  for ((i = 0; i < ${#p[@]}; i += 3)); do [[ ${p[i+1]} == batch_size ]] && batch=${p[i+2]}; done
+  PARAMS[$run]="${p[*]} -p steps $((IMAGES * budget / batch))"
 done < tools/demo_runs.tsv
 # the queue, longest jobs first: the DECGAN-sized trainings, then the judges, then IcGAN (the cheapest)
 JOBS=()
