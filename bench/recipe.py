@@ -27,13 +27,14 @@ from decgan.evaluate import markdown_table, results_table  # noqa: E402
 
 #: recipe -> (its flags for python -m decgan.train on top of the demo preset, what it is)
 RECIPES = {
-    "detached": (["--ema-beta", "0", "--precision", "bf16"], "l detached, last weights, lr 5e-4"),
-    "ema": (["--ema-beta", "0.999", "--precision", "bf16"], "l detached, EMA 0.999 of G, lr 5e-4"),
-    "ema_r1": (["--ema-beta", "0.999", "--r1-gamma", "1", "--precision", "bf16"], "+ R1 (gamma 1) on D"),
-    "ema_fp32": (["--ema-beta", "0.999", "--precision", "fp32"], "EMA 0.999, float32 (the bf16 check)"),
-    "ema_lr2": (["--ema-beta", "0.999", "--lr", "2e-4", "--precision", "bf16"], "EMA 0.999, the paper's lr 2e-4"),
-    "attached": (["--ema-beta", "0.999", "--no-detach-label", "--precision", "bf16"],
-                 "EMA 0.999, l not detached (G's losses train E2)"),
+    "ema": (["--detach-label", "--ema-beta", "0.999", "--precision", "bf16"], "l detached, EMA 0.999 of G"),
+    "ema_r1": (["--detach-label", "--ema-beta", "0.999", "--r1-gamma", "1", "--precision", "bf16"],
+               "l detached, EMA 0.999, R1 (gamma 1) on D"),
+    "ema_fp32": (["--detach-label", "--ema-beta", "0.999", "--precision", "fp32"], "l detached, EMA 0.999, float32"),
+    "attached": (["--no-detach-label", "--ema-beta", "0.999", "--precision", "bf16"],
+                 "l not detached (G's losses train E2, the paper's end to end), EMA 0.999"),
+    "attached_fp32": (["--no-detach-label", "--ema-beta", "0.999", "--precision", "fp32"],
+                      "l not detached, EMA 0.999, float32 (the bf16 check of the demo's recipe)"),
 }
 
 

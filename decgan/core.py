@@ -114,7 +114,7 @@ class Config:
     lambda_visit: float = 0.1        # associative visit loss
     association: str = "expression"  # 'none' | 'expression' | 'identity' | 'both'
     condition: str = "reference"     # G1's label l in training: softmax(E2(reference face)) or one-hot target
-    detach_label: bool = True        # l enters G1/G2 detached, so only real faces train E2, the judge of G1's fakes
+    detach_label: bool = False       # True: l enters G1/G2 detached, so only real faces train E2 (measured: slower)
     pool_size: int = 50              # history pool slots per target expression; 0 switches the pool off
     # optimisation
     lr: float = 2e-4                 # the generators' (and encoders') learning rate
@@ -191,7 +191,7 @@ MODEL_SETTINGS: dict[str, dict] = {
 PRESETS: dict[str, dict] = {
     "paper": dict(image_size=64, width=1.0, batch_size=16, lr=2e-4, beta1=0.5, beta2=0.999),
     "demo": dict(image_size=32, width=0.25, batch_size=16, lr=5e-4, beta1=0.5, beta2=0.999, ema_beta=0.999,
-                 steps=6000, log_every=50, sample_every=500, ckpt_every=500),
+                 steps=4500, log_every=50, sample_every=500, ckpt_every=500),
 }
 
 # %% ../nbs/00_core.ipynb #e25eb71d

@@ -148,33 +148,31 @@ def _synth_subject_count(root: Path) -> int:
         return len({row["identity"] for row in csv.DictReader(f)})
 
 
-def synth_tree(root: str | os.PathLike, *, n_subjects: int) -> Path:
-    "Write the synthetic CK+-format tree at `root` unless it is already there (atomically); returns `root`."
-    root = Path(root)
-    if (root / "synth_meta.csv").is_file():
-        have = _synth_subject_count(root)
-        if have != n_subjects:
-            raise ValueError(f"{root} holds a synthetic set of {have} subjects, but {n_subjects} were asked for: "
+def _written_once(root: Path, *, marker: str, count, want: int, unit: str, write) -> Path:
+    "`root` if it holds the synthetic set (its `marker` file) of `want` `unit` (`count(root)`); else `write(root)`."
+    if (root / marker).is_file():
+        have = count(root)
+        if have != want:
+            raise ValueError(f"{root} holds a synthetic set of {have} {unit}, but {want} were asked for: "
                              "remove the folder or point data_root elsewhere")
         return root
     if root.exists() and any(root.iterdir()):
-        raise FileExistsError(f"{root} exists and is not a synthetic set (no synth_meta.csv): refusing to write into it")
-    return write_ckplus_tree(root, n_subjects, seed=SYNTH_SEED)
+        raise FileExistsError(f"{root} exists and is not a synthetic set (no {marker}): refusing to write into it")
+    return write(root)
+
+
+def synth_tree(root: str | os.PathLike, *, n_subjects: int) -> Path:
+    "Write the synthetic CK+-format tree at `root` unless it is already there (atomically); returns `root`."
+    return _written_once(Path(root), marker="synth_meta.csv", count=_synth_subject_count, want=n_subjects,
+                         unit="subjects", write=lambda r: write_ckplus_tree(r, n_subjects, seed=SYNTH_SEED))
 
 
 def synth_rafdb_tree(root: str | os.PathLike, *, n_images: int) -> Path:
     "Write the synthetic RAF-DB-format tree (colour, in-the-wild faces, one identity per image) at `root` unless it is there."
-    root = Path(root)
-    listing = root / "EmoLabel" / "list_patition_label.txt"
-    if listing.is_file():
-        have = sum(1 for line in listing.read_text().splitlines() if line.strip())
-        if have != n_images:
-            raise ValueError(f"{root} holds a synthetic RAF-DB tree of {have} images, but {n_images} were asked for: "
-                             "remove the folder or point data_root elsewhere")
-        return root
-    if root.exists() and any(root.iterdir()):
-        raise FileExistsError(f"{root} exists and is not a RAF-DB tree (no EmoLabel/list_patition_label.txt): refusing to write into it")
-    return write_rafdb_tree(root, n_images, seed=SYNTH_SEED)
+    listing = "EmoLabel/list_patition_label.txt"
+    count = lambda r: sum(1 for line in (r / listing).read_text().splitlines() if line.strip())
+    return _written_once(Path(root), marker=listing, count=count, want=n_images, unit="images",
+                         write=lambda r: write_rafdb_tree(r, n_images, seed=SYNTH_SEED))
 
 
 def _data_root(cfg: Config) -> Path:

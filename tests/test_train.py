@@ -173,7 +173,7 @@ def test_ddp_two_processes_keep_identical_weights(model, synth, tmp_path):
     ck = load_checkpoint(out / "checkpoint.pt")
     state = ck["state"]
     assert len(state["fingerprints"]) == 2 and len(set(state["fingerprints"])) == 1  # both ranks, same weights
-    net, _ = load_model(out / "checkpoint.pt")
+    net, _ = load_model(out / "checkpoint.pt", average=False)   # the trained weights (the EMA is another copy)
     assert fingerprint(net) == state["fingerprints"][0]  # ... and they are the saved ones
     r0, r1 = (r["rng"]["sampler"] for r in state["ranks"])
     assert not torch.equal(r0, r1)  # each rank draws its own batches
