@@ -23,6 +23,9 @@ read -r -a EXTRA <<< "${TRAIN_EXTRA:-}"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 PAPERMILL=("$BIN/papermill" --no-progress-bar --log-output)
 start=$SECONDS
+# the code this run trains with, taken now (the figures it writes at the end are outputs, not code: ignored)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain --untracked-files=no -- . ':!figures' 2>/dev/null)" ] || commit+=" with uncommitted changes"
 
 # the budget: the demo preset's steps x batch images (decgan.core.PRESETS), or DEMO_STEPS x batch
 read -r DEMO_BATCH PRESET_STEPS < <("$BIN/python" -c "from decgan.core import PRESETS; p = PRESETS['demo']; print(p['batch_size'], p['steps'])")
@@ -109,8 +112,6 @@ for r in "${RUNS[@]}"; do
       *) fig5_models+="${TITLE[$r]}=$ck;";; esac
   fi
 done
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit+=" with uncommitted changes"
 echo ">> evaluation and figures: nbs/08_figures.ipynb -> $OUT/08_figures.ipynb (log $OUT/08_figures.log)"
 t0=$SECONDS
 "${PAPERMILL[@]}" nbs/08_figures.ipynb "$OUT/08_figures.ipynb" "${main[@]}" "${fig5[@]}" -p models "$models" \
