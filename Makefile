@@ -13,6 +13,7 @@ DEMO_OUT ?= runs/demo
 ABLATIONS ?= 1
 DEMO_LANES ?= 2
 DEMO_STEPS ?=
+DEMO_PRESET ?= auto
 
 .PHONY: test demo lab readme env export clean check-sync check-clean check-kernels check-params check-readme bench
 
@@ -73,11 +74,13 @@ readme: $(STAMP)
 #  three ablations of the results table unless ABLATIONS=0, each with DECGAN's budget in images seen, and the judges
 #  of both trees, DEMO_LANES jobs side by side; then nbs/08_figures.ipynb writes figures/results*.{csv,md} and Figs 3-5.
 #  Runs, logs and executed notebooks go to $(DEMO_OUT). One torch thread per job unless OMP_NUM_THREADS says otherwise
-#  (on 2 shared cores, threads spin while the other core is busy). DEMO_STEPS=N trains every run for N steps of batch
-#  16 instead of the demo preset's (finished runs are continued, bit for bit as if trained to N at once).
+#  (on 2 shared cores, threads spin while the other core is busy). The preset: the paper's (64x64, Tables 1-2) when
+#  torch sees a CUDA device, with the steps that fit the demo's time there (measured by tools/demo_budget.py), else the
+#  demo preset; DEMO_PRESET=demo|paper chooses. DEMO_STEPS=N trains DECGAN for N steps of the preset's batch, every
+#  other run the same images (finished runs are continued, bit for bit as if trained to N at once).
 demo: $(STAMP)
-	ABLATIONS=$(ABLATIONS) DEMO_LANES=$(DEMO_LANES) DEMO_STEPS=$(DEMO_STEPS) \
-	  DEMO_COMMAND="make demo$(if $(DEMO_STEPS), DEMO_STEPS=$(DEMO_STEPS))$(if $(filter 0,$(ABLATIONS)), ABLATIONS=0)" \
+	ABLATIONS=$(ABLATIONS) DEMO_LANES=$(DEMO_LANES) DEMO_STEPS=$(DEMO_STEPS) DEMO_PRESET=$(DEMO_PRESET) \
+	  DEMO_COMMAND="make demo$(if $(filter-out auto,$(DEMO_PRESET)), DEMO_PRESET=$(DEMO_PRESET))$(if $(DEMO_STEPS), DEMO_STEPS=$(DEMO_STEPS))$(if $(filter 0,$(ABLATIONS)), ABLATIONS=0)" \
 	  tools/demo.sh $(BIN) $(DEMO_OUT)
 
 lab: $(STAMP)

@@ -8,7 +8,7 @@ Each variant trains in <out>/<variant> with `python -m decgan.train --preset dem
 --stop-at S --resume` for each snapshot step S (resume is bit for bit, so the 1,500-step snapshot *is* the
 `make demo` run); a snapshot is <out>/<variant>/step_<S>.pt and is not trained again when it exists. `--seed-from`
 starts a variant from `make demo`'s finished run of the same name instead of from step 0. Then each variant's
-snapshots are scored with `decgan.evaluate.results_table` (the judges come from the cache beside the data) and one
+snapshots are scored with `decgan.report.results_table` (the judges come from the cache beside the data) and one
 table is printed and, with `--table PREFIX`, written as PREFIX.csv and PREFIX.md. One torch thread per process.
 """
 from __future__ import annotations
@@ -25,10 +25,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pandas as pd
 import torch
 
-from decgan.core import atomic_path, load_checkpoint
-from decgan.evaluate import markdown_table, results_table
+from decgan.checkpoint import load_checkpoint, load_model
+from decgan.core import atomic_path
 from decgan.figures import fig5_compare
-from decgan.train import load_model
+from decgan.report import markdown_table, results_table
 
 RUNS_TABLE = Path(__file__).resolve().parent.parent / "tools" / "demo_runs.tsv"
 
@@ -107,7 +107,7 @@ def score(variant: str, snaps: dict, *, out: Path, n_boot: int, judge_epochs: in
 
 
 def markdown(table: pd.DataFrame) -> str:
-    "The curve as a markdown table (decgan.evaluate's table writer), metrics with their intervals."
+    "The curve as a markdown table (decgan.report's table writer), metrics with their intervals."
     ci = lambda m, d=3: (lambda r: f"{r[m]:.{d}f} [{r[m + '_lo']:.{d}f}, {r[m + '_hi']:.{d}f}]")
     return markdown_table(table, {"run": lambda r: str(r.variant), "steps": lambda r: f"{int(r.step):,}",
                                   "images seen": lambda r: f"{int(r.images_seen):,}",

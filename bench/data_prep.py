@@ -1,6 +1,6 @@
 """Benchmark of decgan.data preprocessing.
 
-Writes a RAF-DB-format tree with `decgan.synth.write_rafdb_tree` (5,000 images by default) and measures:
+Writes a RAF-DB-format tree with `decgan.synth_data.write_rafdb_tree` (5,000 images by default) and measures:
 
 1. preprocessing throughput (images/s) of `prepare("rafdb", ...)` on this machine
    - align="auto": the shipped aligned images, resized only (the default for RAF-DB);
@@ -26,7 +26,7 @@ import torch
 
 from decgan.core import get_device
 from decgan.data import DeviceData, detect_faces, prepare
-from decgan.synth import write_rafdb_tree
+from decgan.synth_data import write_rafdb_tree
 
 
 def _sync(dev):

@@ -1,7 +1,7 @@
 """How long the evaluation's parts take on this machine (CPU or GPU), measured in one run so ratios are comparable.
 
 - a judge training step per image: the small VGG-style CNN (default judge) vs torchvision ResNet-18 (3x3 stem);
-- one Fréchet distance (judge features) on the default thread count vs one thread (`decgan.evaluate.one_thread`);
+- one Fréchet distance (judge features) on the default thread count vs one thread (`decgan.metrics.one_thread`);
 - SSIM of a batch of faces.
 
     .venv/bin/python bench/evaluate_speed.py [--size 32] [--batch 64] [--steps 3]
@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from decgan.core import get_device
-from decgan.evaluate import Judge, frechet_distance, one_thread, ssim
+from decgan.judges import Judge
+from decgan.metrics import frechet_distance, one_thread, ssim
 
 
 def per_image_step(arch: str, *, size: int, batch: int, steps: int, device) -> float:

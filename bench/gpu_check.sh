@@ -12,7 +12,7 @@
 #               --compare-compile: a compiled "ours" row and its graph counts, to choose Config.compile; that
 #               compiles every network at both batch sizes and is given 240 s more, beyond the 8 minutes)
 #   train       1,000 paper-preset steps of DECGAN on the embedded synthetic CK+-format tree (python -m decgan.train)
-#   results     decgan.evaluate.results_table of that checkpoint (the table is printed below the summary)
+#   results     decgan.report.results_table of that checkpoint (the table is printed below the summary)
 #   ddp         torchrun --nproc_per_node 1 -m decgan.train: the DDP path (NCCL, one process), a few steps
 #   photo_to    decgan synthesize on skimage.data.astronaut() --to happiness, with the train part's checkpoint
 #   photo_like  the same --like a reference photo (the astronaut mirrored)
@@ -132,7 +132,7 @@ check_ddp() {
   grep -q "finished: step" "$log" || { echo "no 'finished' line"; return 1; }
   "$PY" - "$OUT/ddp/checkpoint.pt" <<'EOF'
 import sys
-from decgan.core import load_checkpoint
+from decgan.checkpoint import load_checkpoint
 state = load_checkpoint(sys.argv[1])["state"]
 prints = state["fingerprints"]
 assert len(prints) == 1 and len(state["ranks"]) == 1, f"expected one process's state, got {len(prints)}"
@@ -211,7 +211,7 @@ if selected results; then
     run results "$PY" - "$CKPT" "$OUT/results" "$JUDGE_EPOCHS" "$N_BOOT" "$DEVICE" <<'EOF'
 import sys
 if sys.argv[6:]: sys.exit(f"results: unknown argument(s) {sys.argv[6:]}")
-from decgan.evaluate import results_table
+from decgan.report import results_table
 ckpt, out, epochs, n_boot, device = sys.argv[1:6]
 results_table({"DECGAN (paper preset)": ckpt}, out_dir=out, references=False, judge_epochs=int(epochs),
               n_boot=int(n_boot), device=device, command="bench/gpu_check.sh")

@@ -22,8 +22,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from budget_curve import train_snapshots  # noqa: E402
 
-from decgan.core import atomic_path, load_checkpoint, save_checkpoint  # noqa: E402
-from decgan.evaluate import markdown_table, results_table  # noqa: E402
+from decgan.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from decgan.core import atomic_path  # noqa: E402
+from decgan.report import markdown_table, results_table  # noqa: E402
 
 #: recipe -> (its flags for python -m decgan.train on top of the demo preset, what it is)
 RECIPES = {

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from decgan.synth import render_face, render_faces, write_ckplus_tree, write_rafdb_tree
+from decgan.synth import render_face, render_faces
+from decgan.synth_data import write_ckplus_tree, write_rafdb_tree
 
 
 def timed(fn):

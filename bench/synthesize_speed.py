@@ -30,16 +30,16 @@ from PIL import Image
 from skimage import data as skdata
 
 from decgan.cli import main as cli_main
-from decgan.core import Config, get_device, save_checkpoint
+from decgan.checkpoint import save_model
+from decgan.core import Config, get_device
 from decgan.data import align_face
 from decgan.synthesize import face_mask, find_faces, load_generator, paste_back, synthesize, to_input, to_uint8
-from decgan.train import build_model
 
 
 def untrained(folder: Path, preset: str) -> Path:
     cfg = Config.preset_of(preset)
     torch.manual_seed(0)
-    return save_checkpoint(folder / f"untrained-{preset}.pt", config=cfg, step=0, state={"nets": build_model(cfg).state_dict()})
+    return save_model(folder / f"untrained-{preset}.pt", cfg)
 
 
 def stage_times(photo: np.ndarray, checkpoint, device, repeats: int) -> dict:

@@ -11,15 +11,16 @@ checks the script works (tests/test_bench.py runs it); its speeds say nothing ab
 
 Both paths train the same model (`decgan.models.DECGAN`, paper preset) with the same objectives
 (`decgan.losses.generator_objective` / `discriminator_objective` through a `HistoryPool`) and the same update order
-(`decgan.train.decgan_step`: G then D), on the same synthetic RAF-DB tree written with `decgan.synth.write_rafdb_tree`:
+(`decgan.train.decgan_step`: G then D), on the same synthetic RAF-DB tree written with `decgan.synth_data.write_rafdb_tree`:
 
 * plain: eager float32, NCHW, `torch.optim.Adam` with its default (non-fused) kernels, batches decoded from the JPEG
   files by a `torch.utils.data.DataLoader` with worker processes (PIL decode, resize, flip; pinned memory,
   non-blocking copies, no per-step `.item()`): a straightforward loop, not a strawman.
-* ours: the step `decgan.train` runs: `make_run` built from `Config()`'s own defaults, exactly as training builds it
-  (channels_last and `torch.compile` as `Config` says: both off by default; `--compile` / `--channels-last` set those
-  same fields), fused Adam on CUDA, bf16 autocast, batches drawn on the device by `decgan.data.DeviceData.sample`,
-  and the training loop's per-step bookkeeping (finite-loss flag, loss sums, one host sync per `log_every` steps).
+* ours: the training loop's own body, `decgan.train.train_steps` over `decgan.train.device_batches`, on the run
+  `make_run` builds from `Config()`'s own defaults, exactly as training builds it (channels_last and `torch.compile`
+  as `Config` says: both off by default; `--compile` / `--channels-last` set those same fields), fused Adam on CUDA,
+  bf16 autocast, batches drawn on the device by `decgan.data.DeviceData.sample`, and the loop's per-step bookkeeping
+  (`LossMeter`: finite-loss flag and loss sums, one host sync per `log_every` steps).
   `--compare-compile` adds one "ours" row with compilation flipped, to choose `Config.compile` by measurement.
 
 Per path and batch size it reports the median time of one full step (G and D updates) over the timed steps after
@@ -52,8 +53,8 @@ from decgan.core import Config, get_device, seed_everything
 from decgan.data import DeviceData, prepare
 from decgan.losses import HistoryPool, discriminator_objective, generator_objective
 from decgan.models import DECGAN
-from decgan.synth import write_rafdb_tree
-from decgan.train import Dist, LossMeter, agree_flags, channels_last_batch, decgan_step, make_run, sampler_seed
+from decgan.synth_data import write_rafdb_tree
+from decgan.train import Dist, LossMeter, agree_flags, decgan_step, device_batches, make_run, sampler_seed, train_steps
 
 ISSUE_GFLOP_PER_IMAGE = 80.0  # issue 9's estimate of one paper-preset step per image
 FEATURES = ("compile", "amp", "channels_last", "fused", "device_data")
@@ -238,17 +239,15 @@ def ours_trainer(cfg: Config, device: torch.device, *, image_shape: tuple, fused
 
 
 class OursLoop:
-    "One iteration of `decgan.train`'s loop: sample on the device, channels_last, the step, the per-step bookkeeping."
+    "One iteration of `decgan.train`'s loop: its body `train_steps` (device batches unless `batches`), then `LossMeter`."
     def __init__(self, run, data, cfg: Config, device: torch.device, *, batches=None):
-        self.run, self.data, self.cfg, self.device, self.batches = run, data, cfg, device, batches
-        self.meter, self.i = LossMeter(device), 0
+        batches = batches if batches is not None else device_batches(data, cfg.batch_size, generator=run.sampler)
+        self.steps = train_steps(run, batches, channels_last=cfg.channels_last)
+        self.cfg, self.device, self.meter, self.i = cfg, device, LossMeter(device), 0
 
     def __call__(self):
-        batch = next(self.batches) if self.batches is not None else self.data.sample(self.cfg.batch_size,
-                                                                                     generator=self.run.sampler)
-        if self.cfg.channels_last: batch = channels_last_batch(batch)
-        self.meter.add(self.run.step(batch, self.i))     # the training loop's own bookkeeping, no sync
-        self.i += 1
+        self.i, logs = next(self.steps)
+        self.meter.add(logs)                   # the training loop's own bookkeeping, no sync
         if self.i % self.cfg.log_every == 0:   # the loop's one host sync per log step
             bad, _ = agree_flags([self.meter.bad, torch.tensor(False, device=self.device)], Dist())
             if bad: raise FloatingPointError(f"a loss became non-finite: {self.meter.means()}")
@@ -258,11 +257,8 @@ class OursLoop:
 
 def loss_check(plain_step, run, cfg: Config, batches: list[dict]) -> tuple[float, str, int]:
     "(largest relative difference, its loss name, its step) of the two paths' losses over `batches` (same start weights)."
-    got = []
-    for b in batches:
-        lp = plain_step(b)
-        lo = run.step(channels_last_batch(b) if cfg.channels_last else b, len(got))
-        got.append((lp, lo))
+    ours = train_steps(run, iter(batches), channels_last=cfg.channels_last)   # one step per batch, after plain's
+    got = [(plain_step(b), next(ours)[1]) for b in batches]
     worst = (0.0, "-", 0)
     for i, (lp, lo) in enumerate(got, 1):
         keys = [k for k in lp if not k.endswith("_acc")]   # accuracies are counts of argmax hits, not losses

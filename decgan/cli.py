@@ -40,7 +40,7 @@ class CommandError(Exception):
 
 def classify(e: BaseException) -> int:
     "The exit code for an exception raised while processing an input."
-    from decgan.core import CheckpointError
+    from decgan.checkpoint import CheckpointError
     from decgan.data import BadImage
     from decgan.synthesize import NoFaceError
     if isinstance(e, CommandError): return e.code

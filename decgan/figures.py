@@ -15,8 +15,10 @@ import pandas as pd
 import torch
 
 from .core import EXPRESSIONS, SHORT_NAMES, atomic_path, expression_index, load_checkpoint
-from .evaluate import (EMOTIONS, EvalSet, Judges, cosine_rows, judge_outputs, results_table, smoke_checkpoints,
-                             ssim, to_01, to_model, translate_all)
+from .evaluate import EMOTIONS, EvalSet, smoke_checkpoints, translate_all
+from .judges import Judges, judge_outputs
+from .metrics import cosine_rows, ssim, to_01, to_model
+from .report import results_table
 
 # %% auto #0
 __all__ = ['LABEL_W', 'COLLABEL_H', 'LINE_H', 'MARGIN', 'CELL_PX', 'image_grid', 'auto_scale', 'grid_layout', 'draw_grid',
@@ -259,7 +261,7 @@ def make_figures(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", c
     """Results table + Figs 3–5 for `{name: checkpoint}` (first DECGAN, then IcGAN, the `compared` models, the
     ablations) into `out_dir`. `fig5_checkpoints` ({name: checkpoint}, e.g. trained on RAF-DB) draw Fig 5 instead,
     evaluated by their own dataset's judges into `results_<dataset>.*`; without them Fig 5 uses `compared`."""
-    from decgan.train import load_model
+    from decgan.checkpoint import load_model
     from decgan.evaluate import evaluation_data
     out_dir = Path(out_dir)
     res = results_table(checkpoints, out_dir=out_dir, judge_dir=judge_dir, identity_judge=identity_judge,

@@ -13,16 +13,8 @@ from .models import DECGAN, frozen, memory_format_of, one_hot
 from .associative import association_loss
 
 # %% auto #0
-__all__ = ['as_floats', 'd_adversarial_loss', 'g_adversarial_loss', 'cycle_loss', 'classification_loss', 'generator_objective',
+__all__ = ['d_adversarial_loss', 'g_adversarial_loss', 'cycle_loss', 'classification_loss', 'generator_objective',
            'discriminator_objective', 'r1_penalty', 'HistoryPool']
-
-# %% ../nbs/03_losses.ipynb #dd1f933f
-def as_floats(logs: dict[str, torch.Tensor]) -> dict[str, float]:
-    "Detached 0-dim tensors -> Python floats, with one device-to-host transfer for the whole dict."
-    if not logs: return {}
-    keys = list(logs)
-    values = torch.stack([logs[k].detach().float().reshape(()) for k in keys]).cpu().tolist()
-    return dict(zip(keys, values))
 
 # %% ../nbs/03_losses.ipynb #08d115df
 def d_adversarial_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -144,10 +136,6 @@ class HistoryPool:
     def _follow_layout(self, fmt: torch.memory_format) -> None:
         "Re-lay the store out in `fmt` when it follows the pushed images and they arrive in another layout."
         if not self._follow or fmt == self._layout: return
-        if self.images.is_cuda and torch.cuda.is_current_stream_capturing():
-            raise RuntimeError(f"HistoryPool: images arrive as {fmt} but the pool stores {self._layout}; re-laying the "
-                               "store out cannot be captured in a CUDA graph. Push one batch before capturing, or build "
-                               f"the pool with memory_format={fmt}")
         self.images = self.images.contiguous(memory_format=fmt)
         self._layout = fmt
 
@@ -182,7 +170,7 @@ class HistoryPool:
         idx = torch.where(replacing & ~overwritten, rep, self._scratch)
         self.images.index_copy_(0, idx, new)
         self.labels.index_copy_(0, idx, labels)
-        self.counts.add_(oh.sum(0)).clamp_(max=self.size)                      # in place: CUDA-graph safe
+        self.counts.add_(oh.sum(0)).clamp_(max=self.size)
         out_images = torch.where(replacing[:, None, None, None], old_images.to(images.dtype), images)
         return out_images.contiguous(memory_format=fmt), torch.where(replacing, old_labels, labels)
 

@@ -200,12 +200,7 @@ def detached_state(module: nn.Module) -> dict[str, torch.Tensor]:
 
 def frozen(module: nn.Module, *args, **kwargs):
     "Call `module(*args, **kwargs)` with detached parameters and buffers: gradients reach the inputs only."
-    if torch.compiler.is_compiling():
-        state = {k: v.detach() for k, v in itertools.chain(module.named_parameters(remove_duplicate=False),
-                                                           module.named_buffers(remove_duplicate=False))}
-    else:
-        state = detached_state(module)
-    return torch.func.functional_call(module, state, args, kwargs, tie_weights=False, strict=False)
+    return torch.func.functional_call(module, detached_state(module), args, kwargs, tie_weights=False, strict=False)
 
 # %% ../nbs/02_models.ipynb #2f7d57d7
 class DECGAN(nn.Module):

@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .core import (ALIGN_TEMPLATE, ALIGN_WEIGHTS, EXPRESSIONS, N_EXPRESSIONS, CheckpointError, atomic_path,
-                         expression_index, get_device, landmarks68_to_5, similarity_transform, template_5pt)
+from .checkpoint import CheckpointError, load_model
+from .core import (ALIGN_TEMPLATE, ALIGN_WEIGHTS, EXPRESSIONS, N_EXPRESSIONS, atomic_path, expression_index, get_device,
+                         landmarks68_to_5, similarity_transform, template_5pt)
 from .data import (CROP_SIZE, Face, _resize, _resize_matrix, _warp, align_face, apply_affine, detect_all_faces,
                          detect_faces, invert_affine, load_image)
 
@@ -97,7 +98,7 @@ def find_faces(photo: np.ndarray, *, device="auto", all_faces: bool = False, lan
 #: side of RAF-DB's shipped `Image/aligned/*_aligned.jpg` crops, which `decgan.data.prepare` only resizes
 RAFDB_ALIGNED_SIZE = 100
 #: the five points of a RAF-DB aligned crop as fractions of its side (left eye, right eye, nose tip, mouth corners);
-#: the release does not publish its own: this is the one `decgan.synth.write_rafdb_tree` imitates the crops with
+#: the release does not publish its own: this is the one `decgan.synth_data.write_rafdb_tree` imitates the crops with
 RAFDB_ALIGNED_TEMPLATE = ALIGN_TEMPLATE.copy()
 SYNTH_WARNING = ("this checkpoint was trained on the embedded synthetic faces (dataset='synth'): the model has only seen "
                  "drawn faces, never a photo, so its result on a photo is not meaningful; use a checkpoint trained on "
@@ -182,7 +183,6 @@ def paste_back(photo: np.ndarray, face: np.ndarray, matrix, *, mask: np.ndarray)
 # %% ../nbs/09_synthesize.ipynb #c6900ea2
 @functools.lru_cache(maxsize=4)
 def _cached_model(path: str, mtime_ns: int, nbytes: int, device: str):
-    from decgan.train import load_model
     return load_model(path, device=device)
 
 

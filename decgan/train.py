@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import math
 import os
-import random
 import re
 import signal
 import sys
@@ -23,31 +22,31 @@ import types
 import typing
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .core import (ASSOCIATIONS, CONDITIONS, DATASETS, MODEL_SETTINGS, MODELS, N_EXPRESSIONS, PRESETS, CheckpointError, Config,
-                         atomic_path, get_device, load_checkpoint, save_checkpoint, seed_everything)
+from .checkpoint import (CHECKPOINT_NAME, CheckpointError, build_model, check_architecture, load_checkpoint, rank_state,
+                               run_state, save_checkpoint, set_rng_state, with_average)
+from .core import (ASSOCIATIONS, CONDITIONS, DATASETS, MODEL_SETTINGS, MODELS, N_EXPRESSIONS, PRESETS, Config, atomic_path,
+                         get_device, seed_everything)
 from .data import DeviceData, prepare
-from .icgan import IcGAN, icgan_optimizers, icgan_step
-from .stargan import StarGAN, stargan_optimizers, stargan_step
+from .icgan import icgan_optimizers, icgan_step
+from .stargan import stargan_optimizers, stargan_step
 from .losses import HistoryPool, discriminator_objective, generator_objective
 from .models import DECGAN, one_hot
-from .synth import write_ckplus_tree, write_rafdb_tree
+from .synth_data import write_ckplus_tree, write_rafdb_tree
 
 # %% auto #0
 __all__ = ['CONFIG_FIELDS', 'TRAIN_OPTIONS', 'SYNTH_SEED', 'SYNTH_SUBJECTS', 'SYNTH_RAFDB_IMAGES', 'BF16_MIN_SPEEDUP',
-           'CHECKPOINT_NAME', 'ARCH_FIELDS', 'PROGRESS_KEYS', 'config_from_params', 'field_notes', 'parameters_cell',
-           'notebook_parameters', 'build_parser', 'parse_args', 'synth_tree', 'synth_rafdb_tree', 'training_data',
-           'build_model', 'adam', 'make_optimizers', 'precision', 'Objective', 'decgan_objectives', 'decgan_step',
-           'bf16_native', 'probe_seconds', 'choose_precision', 'Dist', 'init_distributed', 'wrap_ddp', 'ddp_view',
-           'gather', 'fingerprint', 'sampler_seed', 'rng_state', 'set_rng_state', 'fixed_inputs', 'sample_grid',
-           'save_png', 'LossLog', 'NonFiniteLoss', 'StopSignal', 'GeneratorAverage', 'with_average', 'Run', 'make_run',
-           'checkpoint_state', 'restore', 'agree_flags', 'channels_last_batch', 'Watch', 'LossMeter', 'train',
-           'load_model', 'main']
+           'PROGRESS_KEYS', 'config_from_params', 'field_notes', 'parameters_cell', 'notebook_parameters',
+           'build_parser', 'parse_args', 'synth_tree', 'synth_rafdb_tree', 'training_data', 'adam', 'make_optimizers',
+           'precision', 'Objective', 'decgan_objectives', 'decgan_step', 'bf16_native', 'probe_seconds',
+           'choose_precision', 'Dist', 'init_distributed', 'wrap_ddp', 'ddp_view', 'gather', 'fingerprint',
+           'sampler_seed', 'fixed_inputs', 'sample_grid', 'save_png', 'LossLog', 'device_batches', 'train_steps',
+           'NonFiniteLoss', 'StopSignal', 'GeneratorAverage', 'Run', 'make_run', 'checkpoint_state', 'restore',
+           'agree_flags', 'channels_last_batch', 'Watch', 'LossMeter', 'train', 'main']
 
 # %% ../nbs/06_train.ipynb #51669775
 CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))
@@ -198,14 +197,6 @@ def training_data(cfg: Config, *, synth_subjects: int | None = None, rank: int =
     return prepared, root.resolve()
 
 # %% ../nbs/06_train.ipynb #1fd75308
-def build_model(cfg: Config) -> nn.Module:
-    "The network container of `cfg.model`: `DECGAN(cfg)`, `IcGAN(cfg)` or `StarGAN(cfg)`."
-    if cfg.model == "decgan": return DECGAN(cfg)
-    if cfg.model == "icgan": return IcGAN(cfg)
-    if cfg.model == "stargan": return StarGAN(cfg)
-    raise ValueError(f"unknown model {cfg.model!r}; expected one of {', '.join(MODELS)}")
-
-
 def adam(params, cfg: Config, device: torch.device, *, lr: float | None = None) -> torch.optim.Adam:
     "Adam with the run's betas and `lr` (default cfg.lr); the fused kernel on CUDA."
     return torch.optim.Adam(params, lr=cfg.lr if lr is None else lr, betas=(cfg.beta1, cfg.beta2),
@@ -394,60 +385,9 @@ def fingerprint(module: nn.Module) -> str:
     return h.hexdigest()
 
 # %% ../nbs/06_train.ipynb #2c336c88
-CHECKPOINT_NAME = "checkpoint.pt"
-ARCH_FIELDS = ("image_size", "width", "channels", "n_expressions", "shared_generator", "spectral_norm")
-
-
 def sampler_seed(seed: int, rank: int) -> int:
     "Seed of rank `rank`'s batch sampler: distinct per rank, and distinct from the global seed."
     return (seed + 1) * 1_000_003 + rank
-
-
-def rng_state(sampler: torch.Generator) -> dict:
-    """Every random state a step may touch, as tensors and built-in types (safe in a weights_only checkpoint). CUDA's
-    state is read on the run's own device (the sampler's) only: a run never touches the host's other GPUs."""
-    _, key, pos, has_gauss, gauss = np.random.get_state()
-    dev = sampler.device
-    return {"torch": torch.get_rng_state(),
-            "cuda": [torch.cuda.get_rng_state(dev)] if dev.type == "cuda" else [],
-            "numpy": {"key": torch.from_numpy(key.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss), "gauss": float(gauss)},
-            "python": random.getstate(),
-            "sampler": sampler.get_state(), "sampler_device": dev.type, "device": str(dev)}
-
-
-def _stderr(msg: str) -> None: print(msg, file=sys.stderr)
-
-
-def set_rng_state(state: dict, sampler: torch.Generator, *, log=_stderr) -> bool:
-    """Restore `rng_state`: CPU, NumPy and Python always; the batch sampler and CUDA's state (on the run's own device,
-    the sampler's) where the checkpoint's device matches. Where it does not — another kind of device (CPU against
-    CUDA), or not exactly one CUDA state (older checkpoints kept one per visible GPU) — those streams stay as seeded,
-    `log` gets a note naming both, and it returns False."""
-    torch.set_rng_state(state["torch"].cpu())
-    np_state = state["numpy"]
-    np.random.set_state(("MT19937", np_state["key"].cpu().numpy().astype(np.uint32), np_state["pos"],
-                         np_state["has_gauss"], np_state["gauss"]))
-    random.setstate(tuple(tuple(s) if isinstance(s, list) else s for s in state["python"]))
-    here, cuda = sampler.device, list(state.get("cuda") or [])
-    saved = f"{state.get('device', state['sampler_device'])} ({len(cuda)} CUDA random state{'s' * (len(cuda) != 1)})"
-    if state["sampler_device"] != here.type:
-        log(f"note: the checkpoint's random streams were drawn on {saved}; this run is on {here}: weights, optimisers "
-            "and pool resume exactly, the batch sampler and the device's random streams are reseeded")
-        return False
-    sampler.set_state(state["sampler"].cpu())
-    if here.type != "cuda": return True
-    if len(cuda) != 1:
-        log(f"note: the checkpoint's random streams were drawn on {saved}; this run restores exactly one, on {here}: "
-            "weights, optimisers, pool and batch sampler resume exactly, the CUDA random stream is reseeded")
-        return False
-    torch.cuda.set_rng_state(cuda[0].cpu(), here)
-    return True
-
-
-def _cpu(tree):
-    if isinstance(tree, torch.Tensor): return tree.detach().cpu()
-    if isinstance(tree, dict): return {k: _cpu(v) for k, v in tree.items()}
-    return tree
 
 # %% ../nbs/06_train.ipynb #8114e65f
 def fixed_inputs(prepared, *, n: int = 8) -> torch.Tensor:
@@ -504,6 +444,20 @@ class LossLog:
             self._rewrite()
             return
         with open(self.path, "a", newline="") as f: csv.DictWriter(f, self.fields, restval="").writerow(row)
+
+# %% ../nbs/06_train.ipynb #a1e817eb
+def device_batches(data: DeviceData, batch_size: int, *, generator: torch.Generator) -> typing.Iterator[dict]:
+    "Endless batches of `batch_size` drawn on the device by `data.sample` with `generator` (the run's batch sampler)."
+    while True: yield data.sample(batch_size, generator=generator)
+
+
+def train_steps(run: Run, batches: typing.Iterable[dict], *, start: int = 0,
+                channels_last: bool = False) -> typing.Iterator[tuple[int, dict[str, torch.Tensor]]]:
+    """The training loop's body: for each of `batches` (channels_last first when asked) one `run.step`; yields
+    (steps done after it, counting from `start`; its detached 0-dim logs). Nothing is read back to the host."""
+    for i, batch in enumerate(batches, start):
+        if channels_last: batch = channels_last_batch(batch)
+        yield i + 1, run.step(batch, i)
 
 # %% ../nbs/06_train.ipynb #0a1a07cb
 class NonFiniteLoss(RuntimeError):
@@ -564,17 +518,6 @@ class GeneratorAverage:
         return with_average(net, dict(zip(self.names, self.average)))
 
 
-def with_average(net: nn.Module, weights: dict[str, torch.Tensor]) -> nn.Module:
-    "A copy of `net` (eval mode) with the parameters named in `weights` replaced by them."
-    out = copy.deepcopy(net).eval()
-    params = dict(out.named_parameters())
-    unknown = sorted(set(weights) - set(params))
-    if unknown: raise CheckpointError(f"weight average names parameters the network lacks: {', '.join(unknown[:5])}")
-    with torch.no_grad():
-        for n, w in weights.items(): params[n].copy_(w)
-    return out
-
-
 @dataclasses.dataclass
 class Run:
     "A training run's live state: the network, its optimisers, the pool, the batch sampler, the step function, the EMA."
@@ -619,24 +562,19 @@ def make_run(cfg: Config, device: torch.device, ddp: Dist, *, image_shape: tuple
 
 def checkpoint_state(run: Run, ddp: Dist) -> dict:
     "The `state` of a checkpoint (a collective under several processes: every rank must call it)."
-    mine = {"rng": rng_state(run.sampler), "pool": _cpu(run.pool.state_dict()) if run.pool is not None else None,
-            "fingerprint": fingerprint(run.net)}
+    mine = {**rank_state(run.sampler, run.pool), "fingerprint": fingerprint(run.net)}
     ranks = gather(mine, ddp)
     prints = [r.pop("fingerprint") for r in ranks]
     if len(set(prints)) > 1:
         raise RuntimeError(f"the {ddp.world} processes hold different weights (fingerprints {[p[:12] for p in prints]}): "
                            "gradients were not synchronised")
-    return {"nets": run.net.state_dict(), "optimizers": {k: o.state_dict() for k, o in run.opts.items()},
-            "ema": run.ema.state_dict() if run.ema is not None else None, "ranks": ranks, "fingerprints": prints}
+    return run_state(run.net, run.opts, average=run.ema.state_dict() if run.ema is not None else None, ranks=ranks,
+                     fingerprints=prints)
 
 
 def restore(run: Run, checkpoint: dict, cfg: Config, ddp: Dist) -> int:
     "Load a checkpoint payload into `run`; returns its step."
-    old = checkpoint["config"]
-    for name in ARCH_FIELDS:
-        if getattr(old, name) != getattr(cfg, name):
-            raise CheckpointError(f"the checkpoint was trained with {name}={getattr(old, name)!r}, this run asks for "
-                                  f"{name}={getattr(cfg, name)!r}: resume with the same architecture or use another out_dir")
+    check_architecture(checkpoint["config"], cfg)
     state = checkpoint["state"]
     run.net.load_state_dict(state["nets"])
     for k, o in run.opts.items(): o.load_state_dict(state["optimizers"][k])
@@ -791,11 +729,10 @@ def _train(cfg: Config, ddp: Dist, device: torch.device, *, synth_subjects: int 
     step_log = start
     try:
         with StopSignal() as stop:
+            steps = train_steps(run, device_batches(data, cfg.batch_size, generator=run.sampler), start=start,
+                                channels_last=cfg.channels_last)
             while step < end:
-                batch = data.sample(cfg.batch_size, generator=run.sampler)
-                if cfg.channels_last: batch = channels_last_batch(batch)
-                logs = run.step(batch, step)
-                step += 1
+                step, logs = next(steps)
                 meter.add(logs)
                 watch.progress()
                 at_log = step % cfg.log_every == 0 or step == end
@@ -843,21 +780,6 @@ def _train(cfg: Config, ddp: Dist, device: torch.device, *, synth_subjects: int 
               f"  checkpoint {ckpt_path}\n  samples {out / 'samples.png'} | losses {out / 'losses.csv'} | "
               f"tensorboard --logdir {out / 'tb'}", flush=True)
     return ckpt_path
-
-
-def load_model(checkpoint_path: str | os.PathLike, *, device: str | torch.device = "cpu",
-               average: bool = True) -> tuple[nn.Module, Config]:
-    """(network in eval mode, its Config) from a training checkpoint of any model: what evaluation, figures and the
-    CLI load. When the run kept a weight average (`cfg.ema_beta` > 0) its averaged generator is returned unless
-    `average=False` asks for the last trained weights."""
-    device = get_device(device)
-    checkpoint = load_checkpoint(checkpoint_path, map_location=device)
-    cfg = checkpoint["config"]
-    net = build_model(cfg).to(device)
-    state = checkpoint["state"]
-    net.load_state_dict(state["nets"])
-    if average and state.get("ema"): net = with_average(net, state["ema"]["weights"])
-    return net.eval(), cfg
 
 # %% ../nbs/06_train.ipynb #51086c01
 def main(argv: list[str] | None = None) -> int:

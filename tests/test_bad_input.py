@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from decgan.data import UNLABELLED_SEQUENCE, prepare
-from decgan.synth import read_meta, render_face, write_ckplus_tree, write_rafdb_tree
+from decgan.synth import render_face
+from decgan.synth_data import read_meta, write_ckplus_tree, write_rafdb_tree
 
 
 def _report_rows(prepared) -> dict:

@@ -32,21 +32,18 @@ def run(*args, cwd=None):
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     from skimage import data
-    from decgan.core import Config, save_checkpoint
-    from decgan.train import build_model
+    from decgan.checkpoint import build_model, save_model
+    from decgan.core import Config
     d = tmp_path_factory.mktemp("cli")
     torch.manual_seed(0)
     demo = Config.preset_of("demo")
-    ok = save_checkpoint(d / "demo.pt", config=demo, step=0, state={"nets": build_model(demo).state_dict()})
-    ico = demo.replace(model="icgan")
-    save_checkpoint(d / "icgan.pt", config=ico, step=0, state={"nets": build_model(ico).state_dict()})
+    ok = save_model(d / "demo.pt", demo)
+    save_model(d / "icgan.pt", demo.replace(model="icgan"))
     for dataset in ("rafdb", "ckplus"):                 # checkpoints that say they were trained on real faces
-        real = demo.replace(dataset=dataset)
         torch.manual_seed(0)
-        save_checkpoint(d / f"{dataset}.pt", config=real, step=0, state={"nets": build_model(real).state_dict()})
+        save_model(d / f"{dataset}.pt", demo.replace(dataset=dataset))
     # the config says demo width, the weights are of another width: a checkpoint that does not fit its own model
-    save_checkpoint(d / "mismatch.pt", config=demo, step=0,
-                    state={"nets": build_model(demo.replace(width=0.5)).state_dict()})
+    save_model(d / "mismatch.pt", demo, net=build_model(demo.replace(width=0.5)))
     (d / "corrupt.pt").write_bytes(ok.read_bytes()[:1000])
     torch.save({"weights": torch.zeros(3)}, d / "foreign.pt")
     Image.fromarray(data.astronaut()).save(d / "astronaut.png")

@@ -14,9 +14,10 @@ import pytest
 from PIL import Image
 
 from decgan.core import EXPRESSIONS
-from decgan.evaluate import evaluate_checkpoint, results_table, smoke_checkpoints
+from decgan.evaluate import evaluate_checkpoint, smoke_checkpoints
 from decgan.figures import make_figures
-from decgan.synth import write_ckplus_tree, write_rafdb_tree
+from decgan.report import results_table
+from decgan.synth_data import write_ckplus_tree, write_rafdb_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

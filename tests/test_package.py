@@ -1,6 +1,7 @@
 """Process-level checks of the package itself (the chapters test their own code in nbs/)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,13 +36,88 @@ def test_parameters_tag_survives_nbdev_clean_and_papermill_overrides_it(tmp_path
     assert "steps=7" in text
 
 
-@pytest.mark.parametrize("name", ["06_train.ipynb", "07_evaluate.ipynb", "08_figures.ipynb"])
+@pytest.mark.parametrize("name", ["06_train.ipynb", "07b_evaluate.ipynb", "08_figures.ipynb"])
 def test_papermill_chapters_have_a_parameters_cell(name):
     path = ROOT / "nbs" / name
-    if not path.exists():
-        pytest.skip(f"{name} is not written yet")
+    assert path.exists(), f"papermill chapter {name} is missing from nbs/ (renamed? update this list)"
     cells = json.loads(path.read_text())["cells"]
     assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), f"{name} has no cell tagged 'parameters'"
+
+
+def _chapters() -> list[Path]:
+    "The notebooks nbs/ holds now (whatever the chapters are called at the time the test runs)."
+    return sorted(p for p in (ROOT / "nbs").glob("*.ipynb") if not p.name.startswith("."))
+
+
+def _exported_module(nb: Path) -> str | None:
+    "The module a chapter exports to (its `#| default_exp` line), or None."
+    for c in json.loads(nb.read_text())["cells"]:
+        if c["cell_type"] != "code": continue
+        m = re.search(r"^#\|\s*default_exp\s+(\S+)", "".join(c["source"]), re.M)
+        if m: return m.group(1)
+    return None
+
+
+def test_every_module_has_its_chapter_and_every_chapter_its_module():
+    "decgan/*.py is exactly what the chapters export: a module without a notebook (or the reverse) fails."
+    chapters = _chapters()
+    assert chapters, "no notebooks under nbs/"
+    exported = {}
+    for nb in chapters:
+        mod = _exported_module(nb)
+        if mod is None: continue
+        assert mod not in exported, f"{nb.name} and {exported.get(mod)} both export decgan.{mod}"
+        exported[mod] = nb.name
+    modules = {p.stem for p in (ROOT / "decgan").glob("*.py") if not p.stem.startswith("_")}
+    assert modules - set(exported) == set(), f"modules with no chapter in nbs/: {sorted(modules - set(exported))}"
+    assert set(exported) - modules == set(), f"chapters whose module is not in decgan/ (run nbdev_export): " \
+                                             f"{sorted((n, exported[n]) for n in set(exported) - modules)}"
+
+
+def _table_chapters(text: str) -> list[str]:
+    "The chapter names or numbers in the first column of the chapter table: `00_core`, `05b`, `02–04`."
+    names = []
+    for line in text.splitlines():
+        cells = line.split("|")
+        if len(cells) < 3 or not line.lstrip().startswith("|"): continue
+        names += re.findall(r"`(\d\d[a-z]?(?:_\w+)?(?:\s*[–-]\s*\d\d[a-z]?)?)`", cells[1])
+    return names
+
+
+def _missing(token: str, names: list[str]) -> list[str]:
+    "The chapters a table token names that nbs/ does not hold."
+    m = re.fullmatch(r"(\d\d)\s*[–-]\s*(\d\d)", token)
+    if m:                                                       # a range of chapter numbers: each one is there
+        wanted = [f"{i:02d}" for i in range(int(m.group(1)), int(m.group(2)) + 1)]
+        return [w for w in wanted if not any(re.match(rf"{w}[a-z]?_", n) for n in names)]
+    if "_" in token:                                            # a full name: that notebook
+        return [] if token in names else [token]
+    pattern = rf"{token}[a-z]?_" if token.isdigit() else rf"{token}_"
+    return [] if any(re.match(pattern, n) for n in names) else [token]
+
+
+@pytest.mark.parametrize("source", ["README.md", "nbs/index.ipynb"])
+def test_every_chapter_in_the_readme_table_exists(source):
+    "Each chapter the README's chapter table names (nbs/index.ipynb is its source) is a notebook under nbs/."
+    path = ROOT / source
+    text = path.read_text()
+    if path.suffix == ".ipynb":
+        text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+    tokens = _table_chapters(text)
+    assert tokens, f"{source}: no chapter table found"
+    names = [p.stem for p in _chapters()]
+    missing = {t: _missing(t, names) for t in tokens}
+    assert not {t: m for t, m in missing.items() if m}, f"{source} names chapters nbs/ does not hold: {missing}"
+
+
+def test_table_check_catches_a_missing_chapter():
+    "The two checks above can fail: a table naming an absent chapter, or a range with a hole, is caught."
+    names = ["00_core", "01_synth", "01b_data", "02_models", "04_associative", "05_icgan", "05b_stargan"]
+    test = "| chapter | what |\n|---|---|\n| `00_core` | x |\n| `02–04` | y |\n| `05`, `05b`, `05c` | z |\n| `00_gone` | w |\n"
+    tokens = _table_chapters(test)
+    assert tokens == ["00_core", "02–04", "05", "05b", "05c", "00_gone"], tokens
+    assert {t: _missing(t, names) for t in tokens} == {"00_core": [], "02–04": ["03"], "05": [], "05b": [],
+                                                       "05c": ["05c"], "00_gone": ["00_gone"]}
 
 
 def test_library_imports_without_touching_cuda():

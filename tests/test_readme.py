@@ -70,7 +70,7 @@ def faces_folder(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
     "A folder laid out like a fresh clone, with the synthetic trees and the photo the commands will be pointed at."
-    from decgan.synth import write_ckplus_tree, write_rafdb_tree
+    from decgan.synth_data import write_ckplus_tree, write_rafdb_tree
     from skimage.data import astronaut
     work, data = tmp_path_factory.mktemp("clone"), tmp_path_factory.mktemp("data")
     (work / "nbs").symlink_to(ROOT / "nbs")

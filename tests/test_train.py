@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from decgan.core import load_checkpoint
-from decgan.train import fingerprint, load_model, synth_tree
+from decgan.checkpoint import load_checkpoint, load_model
+from decgan.train import fingerprint, synth_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "nbs" / "06_train.ipynb"

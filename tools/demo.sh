@@ -7,7 +7,10 @@
 #   tools/demo.sh BIN OUT       BIN: the environment's bin folder; OUT: where runs, logs and executed notebooks go
 #   ABLATIONS=0                 only the runs marked `main` in tools/demo_runs.tsv
 #   DEMO_LANES=2                how many jobs run side by side (one torch thread each unless OMP_NUM_THREADS is set)
-#   DEMO_STEPS=N                train for N steps of the demo batch instead of the demo preset's (equal images seen)
+#   DEMO_PRESET=auto            auto: the paper preset (64x64, Tables 1-2) on a CUDA device, else demo; or demo / paper
+#   DEMO_STEPS=N                DECGAN's steps (of the preset's batch) instead of the preset's, or of what fits the
+#                               demo's time on a GPU (tools/demo_budget.py measures it); other runs: equal images seen
+#   DEMO_PLAN=1                 print the preset, the budget and each job's parameters, then stop
 #   FIGURES=figures             where the figures, the results tables, the sample grids and the timing go
 #   TRAIN_EXTRA="-p steps 4"    more papermill parameters for every training (the tests make tiny runs this way)
 #   JUDGE_EPOCHS=60             the judges' training epochs (the tests use fewer)
@@ -27,14 +30,25 @@ start=$SECONDS
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git status --porcelain --untracked-files=no -- . ':!figures' 2>/dev/null)" ] || commit+=" with uncommitted changes"
 
-# the budget: the demo preset's steps x batch images (decgan.core.PRESETS), or DEMO_STEPS x batch
-read -r DEMO_BATCH PRESET_STEPS < <("$BIN/python" -c "from decgan.core import PRESETS; p = PRESETS['demo']; print(p['batch_size'], p['steps'])")
-STEPS=${DEMO_STEPS:-$PRESET_STEPS}; IMAGES=$((STEPS * DEMO_BATCH))
+# the preset: the paper's (64x64, Tables 1-2) on a CUDA device, the demo preset on a CPU (tools/demo_budget.py)
+IFS=$'\t' read -r PRESET PRESET_WHY < <("$BIN/python" tools/demo_budget.py preset "${DEMO_PRESET:-auto}")
+echo ">> preset $PRESET: $PRESET_WHY"
+declare -A ROOT=([ckplus]="$OUT/synth" [rafdb]="$OUT/synth_rafdb")
+declare -A DATASET=([ckplus]=synth [rafdb]=rafdb)
 
-# each model's batch in the demo preset (a baseline brings its own: decgan.core.MODEL_SETTINGS)
+# the budget: DECGAN's steps (the preset's, DEMO_STEPS, or on a GPU what fits the demo's time) x the preset's batch;
+# the GPU's probe trains on the CK+-format tree, which the training provisions when it is missing
+read -r DEMO_BATCH < <("$BIN/python" -c "from decgan.core import PRESETS; print(PRESETS['$PRESET']['batch_size'])")
+IFS=$'\t' read -r STEPS STEPS_WHY < <("$BIN/python" tools/demo_budget.py steps "$PRESET" --data-root "$OUT/synth" \
+  --work "$OUT/.probe" ${DEMO_STEPS:+--steps "$DEMO_STEPS"})
+[[ $STEPS =~ ^[0-9]+$ ]] || { echo "FAIL: no step count from tools/demo_budget.py"; exit 1; }
+IMAGES=$((STEPS * DEMO_BATCH))
+echo ">> budget: $STEPS steps x $DEMO_BATCH images per DECGAN run ($STEPS_WHY)"
+
+# each model's batch in the preset (a baseline brings its own: decgan.core.MODEL_SETTINGS)
 declare -A MBATCH
 while read -r m b; do MBATCH[$m]=$b; done < <("$BIN/python" -c "from decgan.core import MODELS, Config
-for m in MODELS: print(m, Config.preset_of('demo', model=m).batch_size)")
+for m in MODELS: print(m, Config.preset_of('$PRESET', model=m).batch_size)")
 
 # the runs: tools/demo_runs.tsv (run, part, data, name, key=value parameters; budget=F trains F times the images)
 declare -A PARAMS TITLE DATA MODEL; RUNS=()
@@ -49,7 +63,7 @@ while IFS=$'\t' read -r run part data title params; do
   done
   batch=${MBATCH[${MODEL[$run]}]}
   for ((i = 0; i < ${#p[@]}; i += 3)); do [[ ${p[i+1]} == batch_size ]] && batch=${p[i+2]}; done
-  PARAMS[$run]="${p[*]} -p steps $((IMAGES * budget / batch))"
+  PARAMS[$run]="-p preset $PRESET ${p[*]} -p steps $((IMAGES * budget / batch))"
 done < tools/demo_runs.tsv
 # the queue, longest jobs first: the DECGAN-sized trainings, then the judges, then IcGAN (the cheapest)
 JOBS=()
@@ -57,16 +71,13 @@ for r in "${RUNS[@]}"; do [[ ${MODEL[$r]} != icgan ]] && JOBS+=("$r"); done
 JOBS+=(judges_ckplus judges_rafdb)
 for r in "${RUNS[@]}"; do [[ ${MODEL[$r]} == icgan ]] && JOBS+=("$r"); done
 
-declare -A ROOT=([ckplus]="$OUT/synth" [rafdb]="$OUT/synth_rafdb")
-declare -A DATASET=([ckplus]=synth [rafdb]=rafdb)
-
 job() {  # one job of the queue, its output in OUT/<job>.log; its wall time in OUT/.times/<job>
   local name=$1 t0=$SECONDS
   echo ">> $name: started (log $OUT/$name.log)"
   if [[ $name == judges_* ]]; then
     local data=${name#judges_}
     "$BIN/python" -c "from decgan.core import Config; from decgan.evaluate import judges_for
-judges, _ = judges_for(Config.preset_of('demo', dataset='${DATASET[$data]}', data_root='${ROOT[$data]}'), epochs=$JUDGE_EPOCHS)
+judges, _ = judges_for(Config.preset_of('$PRESET', dataset='${DATASET[$data]}', data_root='${ROOT[$data]}'), epochs=$JUDGE_EPOCHS)
 print(judges.describe())" > "$OUT/$name.log" 2>&1
   else
     # shellcheck disable=SC2086  # PARAMS holds several words on purpose
@@ -85,10 +96,13 @@ lane() {  # take the next unclaimed job until none is left (mkdir is the atomic 
   done
 }
 
+if [[ ${DEMO_PLAN:-0} == 1 ]]; then   # only say what would run
+  for j in "${JOBS[@]}"; do echo "plan: $j ${PARAMS[$j]:-(judges)}"; done; exit 0
+fi
 echo ">> embedded synthetic data -> $OUT/synth (CK+ format), $OUT/synth_rafdb (RAF-DB format)"   # before the lanes share them
 "$BIN/python" -c "from decgan.train import SYNTH_RAFDB_IMAGES, SYNTH_SUBJECTS, synth_rafdb_tree, synth_tree
-synth_tree('$OUT/synth', n_subjects=SYNTH_SUBJECTS['demo'])
-synth_rafdb_tree('$OUT/synth_rafdb', n_images=SYNTH_RAFDB_IMAGES['demo'])"
+synth_tree('$OUT/synth', n_subjects=SYNTH_SUBJECTS['$PRESET'])
+synth_rafdb_tree('$OUT/synth_rafdb', n_images=SYNTH_RAFDB_IMAGES['$PRESET'])"
 rm -rf "$OUT/.claims" "$OUT/.times"; mkdir "$OUT/.claims" "$OUT/.times"
 pids=()
 for _ in $(seq 1 "$LANES"); do lane & pids+=($!); done
@@ -121,5 +135,6 @@ t0=$SECONDS
 echo "$((SECONDS - t0))" > "$OUT/.times/figures"
 # the timing of this run, for the README (tools/make_readme.py reads it): job, seconds; then the whole run
 { echo "job,seconds"; for f in "$OUT"/.times/*; do echo "$(basename "$f"),$(cat "$f")"; done
-  echo "total,$((SECONDS - start))"; echo "lanes,$LANES"; echo "command,${DEMO_COMMAND:-make demo}"; echo "commit,$commit"; } > "$FIGURES/demo_timing.csv"
+  echo "total,$((SECONDS - start))"; echo "lanes,$LANES"; echo "command,${DEMO_COMMAND:-make demo}"; echo "commit,$commit"
+  echo "preset,$PRESET"; echo "preset_why,\"$PRESET_WHY\""; echo "steps,$STEPS"; echo "steps_why,\"$STEPS_WHY\""; } > "$FIGURES/demo_timing.csv"
 echo ">> done in $((SECONDS - start)) s: $FIGURES/results.md, fig3_synth.png, fig4_synth.png, fig5 (RAF-DB format), demo_timing.csv"

@@ -9,11 +9,13 @@ import csv
 import math
 from pathlib import Path
 
-from decgan.evaluate import GOALS   # the main job's goals (issue 14): metric -> threshold, written once
+from decgan.report import GOALS   # the main job's goals (issue 14): metric -> threshold, written once
 
 #: how each goal reads in the README
 GOAL_TEXT = {"expression_accuracy": "expression accuracy ≥ {} (the judge's own ceiling on real faces is its accuracy)",
              "ssim": "SSIM against the true target ≥ {}", "identity_similarity": "identity similarity ≥ {}"}
+#: the rows of figures/demo_timing.csv that are facts of the run, not a job's seconds
+TIMING_FACTS = ("total", "lanes", "command", "commit", "preset", "preset_why", "steps", "steps_why")
 METRICS = {"expression_accuracy": ("expression acc.", 3), "identity_similarity": ("identity sim.", 3),
            "ssim": ("SSIM vs true target", 3), "psnr": ("PSNR (dB)", 1), "fid": ("FID (judge features)", 1)}
 
@@ -121,9 +123,13 @@ def section(figures: Path) -> str:
                                                        f"identity {with_ci(r, 'identity_similarity', 3)}" for r in rr) +
                        " (`figures/results_rafdb.md`).")
     if timing.get("total"):
-        jobs = {k: v for k, v in timing.items() if k not in ("total", "lanes", "command", "commit")}
+        jobs = {k: v for k, v in timing.items() if k not in TIMING_FACTS}
         out.append("")
-        out.append(f"**Time.** This `{cmd}` took {num(timing['total']) / 60:.1f} min wall on these 2 shared CPU cores, "
+        if timing.get("preset"):
+            out.append(f"**Preset and budget.** {timing['preset']}: {timing.get('preset_why', '')}; "
+                       f"{int(num(timing['steps'])):,} DECGAN steps: {timing.get('steps_why', '')}.")
+            out.append("")
+        out.append(f"**Time.** This `{cmd}` took {num(timing['total']) / 60:.1f} min wall, "
                    f"{timing.get('lanes', '2')} jobs side by side: " +
                    ", ".join(f"{k} {int(num(v))} s" for k, v in sorted(jobs.items(), key=lambda kv: -num(kv[1]))) + ".")
     return "\n".join(out)
