@@ -6,7 +6,9 @@ a snapshot every few steps, every snapshot scored by the results table's judges 
 
 Each variant trains in <out>/<variant> with `python -m decgan.train --preset demo --data-root <data> --steps MAX
 --stop-at S --resume` for each snapshot step S (resume is bit for bit, so the 1,500-step snapshot *is* the
-`make demo` run); a snapshot is <out>/<variant>/step_<S>.pt and is not trained again when it exists. `--seed-from`
+`make demo` run); a snapshot is <out>/<variant>/step_<S>.pt and is not trained again when it exists. StarGAN's
+learning rate decays over the second half of its run, so a snapshot of a longer run is not a shorter run: each of its
+budgets S is trained as a run of its own, <out>/<variant>/steps_<S>/checkpoint.pt. `--seed-from`
 starts a variant from `make demo`'s finished run of the same name instead of from step 0. Then each variant's
 snapshots are scored with `decgan.report.results_table` (the judges come from the cache beside the data) and one
 table is printed and, with `--table PREFIX`, written as PREFIX.csv and PREFIX.md. One torch thread per process.
@@ -58,9 +60,48 @@ def read_runs(path: Path = RUNS_TABLE) -> dict:
 VARIANTS = read_runs()
 
 
+#: models whose learning rate follows cfg.steps (StarGAN decays linearly over the second half: decgan.stargan.stargan_lr):
+#: a snapshot at S of a longer run is not a run of S steps, so each budget is trained as its own run
+STEP_SCHEDULED = ("stargan",)
+
+
+def step_scheduled(flags: list[str]) -> bool:
+    "Whether the training flags name a model whose schedule depends on its total step count."
+    return any(a == "--model" and b in STEP_SCHEDULED for a, b in zip(flags, flags[1:]))
+
+
+def train_separately(variant: str, steps: list[int], *, out: Path, data_root: Path, seed_from: Path | None,
+                     extra: list[str] = (), flags: list[str]) -> dict:
+    "{step: checkpoint} with one run of exactly S steps per budget S in <out>/<variant>/steps_<S> (resumed when cut short)."
+    snaps = {}
+    for s in steps:
+        run = out / variant / f"steps_{s}"
+        run.mkdir(parents=True, exist_ok=True)
+        ckpt = run / "checkpoint.pt"
+        src = seed_from / variant / "checkpoint.pt" if seed_from is not None else None
+        if not ckpt.is_file() and src is not None and src.is_file() and load_checkpoint(src)["config"].steps == s:
+            shutil.copyfile(src, ckpt)
+            print(f"{variant}: {s} steps from {src}")
+        if not ckpt.is_file() or load_checkpoint(ckpt)["step"] != s:
+            cmd = [sys.executable, "-m", "decgan.train", "--preset", "demo", "--data-root", str(data_root),
+                   "--out-dir", str(run), "--steps", str(s), "--resume", *flags, *extra]
+            t0 = time.perf_counter()
+            print(f"{variant}: a run of {s} steps: {' '.join(cmd[1:])}", flush=True)
+            with open(run / "train.log", "a") as log:
+                subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
+            got = load_checkpoint(ckpt)["step"]
+            if got != s: raise SystemExit(f"{variant}: expected a checkpoint at step {s}, found step {got} ({run / 'train.log'})")
+            print(f"{variant}: {s} steps in {time.perf_counter() - t0:.0f} s", flush=True)
+        snaps[s] = ckpt
+    return snaps
+
+
 def train_snapshots(variant: str, steps: list[int], *, out: Path, data_root: Path, seed_from: Path | None,
                     extra: list[str] = (), flags: list[str] | None = None) -> dict:
     "{step: snapshot path} for `variant`, training (and resuming) only what is missing."
+    flags = VARIANTS[variant][0] if flags is None else flags
+    if step_scheduled(flags):
+        return train_separately(variant, steps, out=out, data_root=data_root, seed_from=seed_from, extra=extra, flags=flags)
     run = out / variant
     run.mkdir(parents=True, exist_ok=True)
     ckpt = run / "checkpoint.pt"
@@ -77,7 +118,7 @@ def train_snapshots(variant: str, steps: list[int], *, out: Path, data_root: Pat
         snap = run / f"step_{s}.pt"
         if not snap.is_file():
             cmd = [sys.executable, "-m", "decgan.train", "--preset", "demo", "--data-root", str(data_root),
-                   "--out-dir", str(run), "--steps", str(max(steps)), "--stop-at", str(s), "--resume", *(VARIANTS[variant][0] if flags is None else flags), *extra]
+                   "--out-dir", str(run), "--steps", str(max(steps)), "--stop-at", str(s), "--resume", *flags, *extra]
             t0 = time.perf_counter()
             print(f"{variant}: training to step {s}: {' '.join(cmd[1:])}", flush=True)
             with open(run / "train.log", "a") as log:

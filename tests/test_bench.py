@@ -93,3 +93,32 @@ def test_budget_curve_snapshots_and_table(tmp_path):
     for v in ("decgan", "shared_g"): assert (tmp_path / "figs" / f"budget_{v}.png").stat().st_size > 0
     again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert again.returncode == 0 and "training to step" not in again.stdout, again.stdout[-2000:]
+
+
+# StarGAN's learning rate follows cfg.steps (linear decay over the second half), so its budget curve trains each budget
+# as a run of its own: the 2-step point is a 2-step run (decayed to 0 at step 2), not step 2 of the 4-step run.
+def test_budget_curve_trains_each_stargan_budget_as_its_own_run(tmp_path):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import budget_curve
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    assert budget_curve.step_scheduled(["--model", "stargan"]) and not budget_curve.step_scheduled(["--model", "decgan"])
+    assert budget_curve.step_scheduled(budget_curve.VARIANTS["stargan"][0])
+    assert not budget_curve.step_scheduled(budget_curve.VARIANTS["decgan"][0])
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, str(ROOT / "bench" / "budget_curve.py"), "--out", str(tmp_path / "budget"), "--steps", "2", "4",
+            "--variants", "stargan", "--data-root", str(tmp_path / "synth"), "--judge-epochs", "2", "--n-boot", "50",
+            "--extra", "--batch-size 4 --synth-subjects 10", "--table", str(tmp_path / "curve")]
+    p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
+    import pandas as pd
+    from decgan.checkpoint import load_checkpoint
+    for s in (2, 4):
+        ck = load_checkpoint(tmp_path / "budget" / "stargan" / f"steps_{s}" / "checkpoint.pt")
+        assert ck["step"] == s and ck["config"].steps == s and ck["config"].model == "stargan"
+    assert not (tmp_path / "budget" / "stargan" / "step_2.pt").exists()
+    t = pd.read_csv(tmp_path / "curve.csv")
+    assert t.variant.tolist() == ["StarGAN"] * 2 and t.step.tolist() == [2, 4]
+    again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert again.returncode == 0 and "a run of" not in again.stdout, again.stdout[-2000:]
