@@ -50,6 +50,14 @@ declare -A MBATCH
 while read -r m b; do MBATCH[$m]=$b; done < <("$BIN/python" -c "from decgan.core import MODELS, Config
 for m in MODELS: print(m, Config.preset_of('$PRESET', model=m).batch_size)")
 
+# each model's precision, decided once here by decgan.train.choose_precision's probe (bf16 where it is faster) and
+# passed to all of that model's runs: probed inside each run, with the other lane busy, a model whose two precisions
+# are close (StarGAN at the demo preset: bf16 1.2-1.3x faster) could come out differently on its two trees
+declare -A MPREC
+while IFS=$'\t' read -r m prec why; do MPREC[$m]=$prec; echo ">> precision of $m: $prec ($why)"; done < <(
+  "$BIN/python" -c "from decgan.core import MODELS, Config, get_device; from decgan.train import choose_precision
+for m in MODELS: print(m, *choose_precision(Config.preset_of('$PRESET', model=m), get_device('auto')), sep='\t')")
+
 # the runs: tools/demo_runs.tsv (run, part, data, name, key=value parameters; budget=F trains F times the images)
 declare -A PARAMS TITLE DATA MODEL; RUNS=()
 while IFS=$'\t' read -r run part data title params; do
@@ -63,6 +71,7 @@ while IFS=$'\t' read -r run part data title params; do
   done
   batch=${MBATCH[${MODEL[$run]}]}
   for ((i = 0; i < ${#p[@]}; i += 3)); do [[ ${p[i+1]} == batch_size ]] && batch=${p[i+2]}; done
+  [[ " ${p[*]} " == *" precision "* ]] || p+=(-p precision "${MPREC[${MODEL[$run]}]}")
   PARAMS[$run]="-p preset $PRESET ${p[*]} -p steps $((IMAGES * budget / batch))"
 done < tools/demo_runs.tsv
 # the queue, longest jobs first: the DECGAN-sized trainings, then the judges, then IcGAN (the cheapest)
