@@ -36,6 +36,10 @@ RECIPES = {
                  "l not detached (G's losses train E2, the paper's end to end), EMA 0.999"),
     "attached_fp32": (["--no-detach-label", "--ema-beta", "0.999", "--precision", "fp32"],
                       "l not detached, EMA 0.999, float32 (the bf16 check of the demo's recipe)"),
+    "attached_lr2e-4": (["--no-detach-label", "--ema-beta", "0.999", "--precision", "bf16", "--lr", "2e-4"],
+                        "l not detached, EMA 0.999, the paper's learning rate 2e-4 (the demo preset's is 5e-4)"),
+    "attached_ttur": (["--no-detach-label", "--ema-beta", "0.999", "--precision", "bf16", "--lr", "2.5e-4",
+                       "--lr-d", "5e-4"], "l not detached, EMA 0.999, two timescales: G and encoders 2.5e-4, D 5e-4"),
 }
 
 
