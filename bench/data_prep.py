@@ -24,13 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _common import sync
 from decgan.core import get_device
 from decgan.data import DeviceData, detect_faces, prepare
 from decgan.synth_data import write_rafdb_tree
-
-
-def _sync(dev):
-    if dev.type == "cuda": torch.cuda.synchronize(dev)
 
 
 def main(argv=None):
@@ -85,13 +82,13 @@ def main(argv=None):
         mb = p.images.numel() / 2**20
         t0 = time.perf_counter()
         dd = DeviceData(p, dev)
-        _sync(dev)
+        sync(dev)
         t_dev = time.perf_counter() - t0
         g = torch.Generator(device=dev).manual_seed(0)
-        dd.sample(16, generator=g); _sync(dev)
+        dd.sample(16, generator=g); sync(dev)
         t0 = time.perf_counter()
         for _ in range(200): dd.sample(16, generator=g, balanced=True)
-        _sync(dev)
+        sync(dev)
         t_b = (time.perf_counter() - t0) / 200
         print(f"\ncached set: {len(p)} images, {mb:.1f} MiB uint8; cache hit (listing + key + torch.load) {t_hit:.2f} s; "
               f"to {dev} (DeviceData) {t_dev:.2f} s; total {t_hit + t_dev:.2f} s")

@@ -12,6 +12,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from _common import sync
 from decgan.core import get_device
 from decgan.judges import Judge
 from decgan.metrics import frechet_distance, one_thread, ssim
@@ -28,7 +29,7 @@ def per_image_step(arch: str, *, size: int, batch: int, steps: int, device) -> f
         t0 = time.perf_counter()
         loss = F.cross_entropy(net(x), y)
         opt.zero_grad(); loss.backward(); opt.step()
-        if device.type == "cuda": torch.cuda.synchronize()
+        sync(device)
         if i: times.append(time.perf_counter() - t0)
     return min(times) / batch
 

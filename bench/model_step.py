@@ -16,16 +16,10 @@ import time
 
 import torch
 
+from _common import random_batch, sync
 from decgan.core import Config, get_device
 from decgan.losses import HistoryPool, discriminator_objective, generator_objective
 from decgan.models import DECGAN, count_parameters
-
-
-def random_batch(cfg: Config, n: int, device: torch.device, generator: torch.Generator) -> dict:
-    s, k = cfg.image_size, cfg.n_expressions
-    img = lambda: torch.rand(n, cfg.channels, s, s, generator=generator, device=device) * 2 - 1
-    lab = lambda: torch.randint(0, k, (n,), generator=generator, device=device)
-    return {"x": img(), "y": lab(), "ref": img(), "t": lab()}
 
 
 def one_step(net, opt_g, opt_d, pool, batch, cfg) -> None:
@@ -66,10 +60,10 @@ def step_time(cfg: Config, *, batch_size: int, device: torch.device, warmup: int
     times, cpu = [], []
     for i in range(warmup + repeats):
         b = batches[i % len(batches)]
-        if device.type == "cuda": torch.cuda.synchronize()
+        sync(device)
         t0, c0 = time.perf_counter(), time.process_time()
         one_step(net, opt_g, opt_d, pool, b, cfg)
-        if device.type == "cuda": torch.cuda.synchronize()
+        sync(device)
         if i >= warmup:
             times.append(time.perf_counter() - t0); cpu.append(time.process_time() - c0)
     return times, cpu

@@ -29,6 +29,7 @@ import torch
 from PIL import Image
 from skimage import data as skdata
 
+from _common import sync
 from decgan.cli import main as cli_main
 from decgan.checkpoint import save_model
 from decgan.core import Config, get_device
@@ -46,7 +47,6 @@ def stage_times(photo: np.ndarray, checkpoint, device, repeats: int) -> dict:
     "Median seconds of each stage of one `synthesize` call on `photo`, and of the whole call."
     net, cfg = load_generator(checkpoint, device=device)
     dev = next(net.parameters()).device
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     synthesize(photo, to="happiness", checkpoint=checkpoint, device=device)          # warm-up (detector, caches)
     rows = {k: [] for k in ("detect", "align", "networks", "paste_back", "synthesize (total)")}
     target = torch.eye(cfg.n_expressions, device=dev)[4]
@@ -58,10 +58,10 @@ def stage_times(photo: np.ndarray, checkpoint, device, repeats: int) -> dict:
             x = to_input(aligned[None], channels=cfg.channels, device=dev)
             l = 0.0 * net.expression_of(x) + target
             out = to_uint8(net.translate(x, l))[0]
-        sync()
+        sync(dev)
         t3 = time.perf_counter(); paste_back(photo, out, m, mask=face_mask(cfg.image_size))
         t4 = time.perf_counter(); synthesize(photo, to="happiness", checkpoint=checkpoint, device=device)
-        sync(); t5 = time.perf_counter()
+        sync(dev); t5 = time.perf_counter()
         for k, v in zip(rows, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)): rows[k].append(v)
     return {k: statistics.median(v) for k, v in rows.items()}
 

@@ -49,7 +49,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from decgan.core import Config, get_device, seed_everything
+from _common import random_batch, sync
+from decgan.core import Config, get_device, seed_everything, uint8_to_model
 from decgan.data import DeviceData, prepare
 from decgan.losses import HistoryPool, discriminator_objective, generator_objective
 from decgan.models import DECGAN
@@ -95,12 +96,6 @@ def hand_flops(cfg: Config) -> dict[str, float]:
             "step": g_step + d_step, **{f"{n} forward": v for n, v in f.items()}}
 
 
-def random_batch(cfg: Config, n: int, device) -> dict:
-    img = lambda: torch.rand(n, cfg.channels, cfg.image_size, cfg.image_size, device=device) * 2 - 1
-    lab = lambda: torch.randint(0, cfg.n_expressions, (n,), device=device)
-    return {"x": img(), "y": lab(), "ref": img(), "t": lab()}
-
-
 def counted_flops(cfg: Config, batch_size: int) -> dict[str, int]:
     "FLOPs of one step's G and D objectives (forward + backward) by FlopCounterMode, on fake tensors (no compute)."
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -122,10 +117,6 @@ def counted_flops(cfg: Config, batch_size: int) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------------------------------------------- timing
-def sync(device: torch.device):
-    if device.type == "cuda": torch.cuda.synchronize(device)
-
-
 def time_steps(step, device: torch.device, *, warmup: int, steps: int) -> tuple[list[float], float]:
     "(seconds of each timed call of `step()`, wall seconds of the whole timed window) after `warmup` untimed calls."
     for _ in range(warmup): step()
@@ -193,7 +184,7 @@ class FaceFiles(torch.utils.data.Dataset):
     def image(self, i: int) -> torch.Tensor:
         with Image.open(self.files[i]) as im:
             im = im.convert("RGB").resize((self.size, self.size), Image.BILINEAR)
-            x = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).float().div_(127.5).sub_(1)
+            x = uint8_to_model(torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1))
         return x.flip(-1) if torch.rand(()) < 0.5 else x
 
     def __getitem__(self, i: int) -> dict:

@@ -17,15 +17,9 @@ import time
 
 import torch
 
-from decgan.core import N_EXPRESSIONS, Config, get_device
+from _common import random_batch, sync
+from decgan.core import Config, get_device
 from decgan.train import Dist, channels_last_batch, choose_precision, make_run
-
-
-def random_batch(cfg: Config, device: torch.device, generator: torch.Generator) -> dict:
-    n, s = cfg.batch_size, cfg.image_size
-    img = lambda: torch.rand(n, cfg.channels, s, s, generator=generator, device=device) * 2 - 1
-    lab = lambda: torch.randint(0, N_EXPRESSIONS, (n,), generator=generator, device=device)
-    return {"x": img(), "y": lab(), "ref": img(), "t": lab()}
 
 
 def time_steps(cfg: Config, device: torch.device, *, steps: int, warmup: int) -> tuple[list[float], list[float]]:
@@ -35,12 +29,12 @@ def time_steps(cfg: Config, device: torch.device, *, steps: int, warmup: int) ->
     gen = torch.Generator(device=device).manual_seed(0)
     times, cpu = [], []
     for i in range(warmup + steps):
-        batch = random_batch(cfg, device, gen)
+        batch = random_batch(cfg, cfg.batch_size, device, gen)
         if cfg.channels_last: batch = channels_last_batch(batch)
-        if device.type == "cuda": torch.cuda.synchronize()
+        sync(device)
         t0, c0 = time.perf_counter(), time.process_time()
         run.step(batch, i)
-        if device.type == "cuda": torch.cuda.synchronize()
+        sync(device)
         if i >= warmup: times.append(time.perf_counter() - t0); cpu.append(time.process_time() - c0)
     return times, cpu
 

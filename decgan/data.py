@@ -22,16 +22,15 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from .core import (ALIGN_TEMPLATE, ALIGN_WEIGHTS, landmarks68_to_5, similarity_transform, template_5pt,
+from .core import (ALIGN_MODES, ALIGN_TEMPLATE, ALIGN_WEIGHTS, landmarks68_to_5, similarity_transform, template_5pt,
                          EXPRESSIONS, N_EXPRESSIONS, atomic_path, expression_index, expression_name, get_device,
-                         label_from_code)
+                         label_from_code, uint8_to_model)
 
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'MAX_PIXELS', 'MIN_SIDE', 'CROP_SIZE', 'MIN_FACE_SIZE', 'LAYOUTS', 'CACHE_DIRNAME',
-           'UNLABELLED_SEQUENCE', 'CACHE_FORMAT', 'ALIGN_MODES', 'SPLITS', 'BadImage', 'load_image', 'apply_affine',
-           'invert_affine', 'align_face', 'center_crop', 'read_ckplus_landmarks', 'read_rafdb_landmarks', 'Face',
-           'detect_all_faces', 'detect_faces', 'LayoutError', 'Prepared', 'prepare', 'to_unit_range', 'from_unit_range',
-           'DeviceData']
+           'UNLABELLED_SEQUENCE', 'CACHE_FORMAT', 'SPLITS', 'BadImage', 'load_image', 'apply_affine', 'invert_affine',
+           'align_face', 'center_crop', 'read_ckplus_landmarks', 'read_rafdb_landmarks', 'Face', 'detect_all_faces',
+           'detect_faces', 'LayoutError', 'Prepared', 'prepare', 'DeviceData']
 
 # %% ../nbs/01b_data.ipynb #35a5070c
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
@@ -526,7 +525,6 @@ def _preprocess(items, *, root: Path, size: int, align: str, crop_size: int, max
 
 # %% ../nbs/01b_data.ipynb #f93ddcd8
 CACHE_FORMAT = 1
-ALIGN_MODES = ("auto", "landmarks", "mtcnn", "none")
 SPLITS = ("train", "test", "all")
 
 
@@ -719,16 +717,6 @@ def _prepare(dataset, root, *, size, split, align, cache_dir, cache, rebuild, cr
     return prepared
 
 # %% ../nbs/01b_data.ipynb #276f8602
-def to_unit_range(images_u8: torch.Tensor) -> torch.Tensor:
-    "uint8 images → float32 in [-1, 1]."
-    return images_u8.float().div_(127.5).sub_(1.0)
-
-
-def from_unit_range(images: torch.Tensor) -> torch.Tensor:
-    "Float images in [-1, 1] → uint8 (rounded, clamped)."
-    return images.detach().add(1.0).mul(127.5).round_().clamp_(0, 255).to(torch.uint8)
-
-
 class DeviceData:
     "The whole prepared set on `device` (uint8), with sync-free batch sampling; see the chapter."
     def __init__(self, prepared: Prepared, device="auto", *, n_expressions: int = N_EXPRESSIONS):
@@ -807,10 +795,10 @@ class DeviceData:
         ref_idx = self._order[self._starts[t] + k]
         self._fallbacks += (~ok).sum()
         both = self.images[torch.cat([idx, ref_idx])]                 # one gather, flip and scale for x and ref
-        x, ref = to_unit_range(self._flip(both, u[4:6].reshape(-1))).split(batch_size)
+        x, ref = uint8_to_model(self._flip(both, u[4:6].reshape(-1))).split(batch_size)
         return dict(x=x, y=y, ref=ref, t=t, idx=idx, ref_idx=ref_idx)
 
     def get(self, idx: torch.Tensor, *, flip: bool = False) -> torch.Tensor:
         "Images `idx` in [-1, 1], unflipped (for evaluation) unless `flip`."
-        x = to_unit_range(self.images[idx.to(self.device)])
+        x = uint8_to_model(self.images[idx.to(self.device)])
         return x.flip(-1) if flip else x

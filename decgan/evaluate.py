@@ -17,11 +17,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import EXPRESSIONS, N_EXPRESSIONS, get_device, seed_everything
-from .data import from_unit_range
+from .core import EXPRESSIONS, N_EXPRESSIONS, get_device, model_to_uint8, seed_everything, to_01, uint8_to_model
 from .judges import Judges, build_judges, is_synthetic, judge_outputs, skip_summary
 from .metrics import (bootstrap_ci, cosine_rows, expression_hits, frechet_distance, kernel_distance, l1_error,
-                            one_thread, psnr, ssim, to_01, to_model)
+                            one_thread, psnr, ssim)
 
 # %% auto #0
 __all__ = ['EMOTIONS', 'NO_TRUTH', 'METRICS', 'METRIC_COLUMN', 'EvalSet', 'synth_identities', 'evaluation_data', 'synth_truth',
@@ -134,7 +133,8 @@ def smoke_checkpoints(root: str | os.PathLike, *, n_subjects: int = 10, image_si
                       dataset: str = "synth", data_root: str | os.PathLike | None = None, align: str = "auto") -> dict:
     """{'DECGAN': path, 'IcGAN': path}: untrained tiny networks saved under `root` (for smoke runs and tests), on a tiny
     synthetic CK+ tree written there, or on the `dataset` tree at `data_root` (e.g. a RAF-DB- or folder-format tree)."""
-    from decgan.core import Config, save_checkpoint
+    from decgan.checkpoint import save_checkpoint
+    from decgan.core import Config
     from decgan.icgan import IcGAN
     from decgan.models import DECGAN
     from decgan.synth_data import write_ckplus_tree
@@ -174,7 +174,7 @@ def translate_all(model: nn.Module, sources: torch.Tensor, targets: torch.Tensor
     dev = next(model.parameters()).device if device is None else get_device(device)
     out = []
     for i in range(0, len(sources), batch_size):
-        x = to_model(sources[i:i + batch_size].to(dev))
+        x = uint8_to_model(sources[i:i + batch_size].to(dev))
         l = F.one_hot(targets[i:i + batch_size].to(dev), N_EXPRESSIONS).float()
         out.append(model.translate(x, l).float().clamp(-1, 1).cpu())
     return torch.cat(out)
@@ -184,7 +184,7 @@ def score_outputs(outputs: torch.Tensor, es: EvalSet, judges: Judges) -> tuple[p
     "One row per translation (hit, identity_similarity, ssim, psnr, l1) and the outputs' judge features; outputs are float in [-1, 1] or uint8."
     if outputs.shape != es.sources.shape:
         raise ValueError(f"score_outputs: outputs {tuple(outputs.shape)} do not match the inputs {tuple(es.sources.shape)}")
-    outputs = outputs if outputs.dtype == torch.uint8 else from_unit_range(outputs)   # scored as the 8-bit images they become
+    outputs = outputs if outputs.dtype == torch.uint8 else model_to_uint8(outputs)   # scored as the 8-bit images they become
     logits, feats = judge_outputs(judges.expression, outputs)
     uniq, inv = torch.unique(es.source_index, return_inverse=True)       # each input face embedded once (dlib: 66 ms a face)
     first = torch.empty(len(uniq), dtype=torch.long).scatter_(0, inv, torch.arange(len(inv)))

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .core import EXPRESSIONS, SHORT_NAMES, atomic_path, expression_index, load_checkpoint
+from .checkpoint import load_checkpoint
+from .core import EXPRESSIONS, SHORT_NAMES, atomic_path, expression_index, model_to_uint8, to_01, uint8_to_model
 from .evaluate import EMOTIONS, EvalSet, smoke_checkpoints, translate_all
 from .judges import Judges, judge_outputs
-from .metrics import cosine_rows, ssim, to_01, to_model
+from .metrics import cosine_rows, ssim
 from .report import results_table
 
 # %% auto #0
@@ -29,7 +30,7 @@ __all__ = ['LABEL_W', 'COLLABEL_H', 'LINE_H', 'MARGIN', 'CELL_PX', 'image_grid',
 def _hwc(img) -> np.ndarray:
     "A face (C×H×W tensor/array, uint8 or float in [-1, 1]) as an H×W×3 uint8 array."
     t = torch.as_tensor(img).detach().cpu()
-    if t.dtype != torch.uint8: t = (to_01(t) * 255).round().to(torch.uint8)
+    if t.dtype != torch.uint8: t = model_to_uint8(t)
     if t.dim() != 3: raise ValueError(f"expected one C×H×W image, got shape {tuple(t.shape)}")
     if t.shape[0] == 1: t = t.expand(3, -1, -1)
     return t.permute(1, 2, 0).numpy()
@@ -133,7 +134,7 @@ def fig3_paired(model, es: EvalSet, path: str | os.PathLike, *, target="happines
     if not idx: raise ValueError(f"Fig 3: no test translation to {EXPRESSIONS[t]} in the evaluation set")
     idx_t = torch.tensor(idx)
     out = translate_all(model, es.sources[idx_t], es.targets[idx_t])
-    out8 = (to_01(out) * 255).round().to(torch.uint8)
+    out8 = model_to_uint8(out)
     scores = ssim(to_01(out8), to_01(es.truth[idx_t]))
     cells = [[es.sources[i] for i in idx], [es.truth[i] for i in idx], list(out8)]
     notes = {(2, j): f"SSIM {float(s):.2f}" for j, s in enumerate(scores)}
@@ -174,10 +175,10 @@ def fig4_transfer(model, test, path: str | os.PathLike, *, judges: Judges | None
     "Fig 4: identity of A with the expression of B read by E2; returns (png, per-cell judge reading)."
     a_idx, b_idx = transfer_faces(test, n_a=n_a)
     dev = next(model.parameters()).device
-    x_a, x_b = to_model(test.images[a_idx].to(dev)), to_model(test.images[b_idx].to(dev))
+    x_a, x_b = uint8_to_model(test.images[a_idx].to(dev)), uint8_to_model(test.images[b_idx].to(dev))
     l_b = model.expression_of(x_b)                                         # (nB, K) soft labels from E2
     out = model.translate(x_a.repeat_interleave(len(b_idx), 0), l_b.repeat(len(a_idx), 1)).clamp(-1, 1).cpu()
-    out8 = (to_01(out) * 255).round().to(torch.uint8)
+    out8 = model_to_uint8(out)
     want = test.labels[b_idx].repeat(len(a_idx))
     rec = pd.DataFrame(dict(a_subject=test.subjects[a_idx].repeat_interleave(len(b_idx)).numpy(),
                             b_subject=test.subjects[b_idx].repeat(len(a_idx)).numpy(), b_expression=want.numpy()))
@@ -215,7 +216,7 @@ def fig5_compare(models: dict, es: EvalSet, path: str | os.PathLike, *, judges: 
     for t in ts:
         for k, (name, model) in enumerate(models.items()):
             out = translate_all(model, x, torch.full((len(idx),), t))
-            out8 = (to_01(out) * 255).round().to(torch.uint8)
+            out8 = model_to_uint8(out)
             j = len(cols)
             cols.append(list(out8)); col_labels.append(f"{SHORT_NAMES[t]}{_subscript(k + 1)}\n{name}")
             if emb_in is not None:

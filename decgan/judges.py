@@ -21,9 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import N_EXPRESSIONS, atomic_path, get_device, seed_everything
-from .data import from_unit_range
-from .metrics import expression_hits, to_model
+from .core import N_EXPRESSIONS, atomic_path, get_device, model_to_uint8, seed_everything, uint8_to_model
+from .metrics import expression_hits
 
 # %% auto #0
 __all__ = ['JUDGE_FORMAT', 'FACENET_FILE', 'DLIB_FILES', 'DLIB_INSTALL', 'IDENTITY_JUDGES', 'CosineHead', 'Judge',
@@ -143,7 +142,7 @@ def train_judge(images: torch.Tensor, labels: torch.Tensor, *, n_classes: int, a
         for i in range(steps_per_epoch):
             idx = perm[i * batch_size:(i + 1) * batch_size]
             if len(idx) < 2: continue            # BatchNorm needs two samples
-            x = _augment(to_model(x_all[idx]), gen, jitter=jitter)
+            x = _augment(uint8_to_model(x_all[idx]), gen, jitter=jitter)
             logits = net(x)
             loss = F.cross_entropy(logits, y_all[idx])
             opt.zero_grad(set_to_none=True)
@@ -170,7 +169,7 @@ def judge_outputs(net: nn.Module, images: torch.Tensor, *, batch_size: int = 256
     logits, feats = [], []
     for i in range(0, len(images), batch_size):
         x = images[i:i + batch_size].to(dev)
-        x = to_model(x) if x.dtype == torch.uint8 else x.float()
+        x = uint8_to_model(x) if x.dtype == torch.uint8 else x.float()
         lg, f = net.judge(x) if hasattr(net, "judge") else (net.features(x),) * 2   # a pure embedder: no logits
         feats.append(f.float().cpu())
         logits.append(lg.float().cpu())
@@ -353,7 +352,7 @@ class DlibEmbedder(nn.Module):
     def chips(self, x: torch.Tensor) -> list[np.ndarray]:
         "Faces (N, C, H, W) in [-1, 1] or uint8 as 150×150 RGB uint8 arrays (grey faces repeated to 3 channels)."
         from PIL import Image
-        u8 = (x if x.dtype == torch.uint8 else from_unit_range(x.float())).detach().cpu()
+        u8 = (x if x.dtype == torch.uint8 else model_to_uint8(x)).detach().cpu()
         if u8.shape[1] == 1: u8 = u8.expand(-1, 3, -1, -1)
         return [np.ascontiguousarray(np.array(Image.fromarray(im).resize((self.chip, self.chip), Image.Resampling.BICUBIC)))
                 for im in u8.permute(0, 2, 3, 1).contiguous().numpy()]

@@ -12,25 +12,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import to_unit_range
-
 # %% auto #0
-__all__ = ['to_01', 'to_model', 'gaussian_window', 'ssim', 'psnr', 'l1_error', 'one_thread', 'frechet_distance',
-           'kernel_distance', 'bootstrap_ci', 'mean_ci', 'expression_hits', 'cosine_rows']
+__all__ = ['gaussian_window', 'ssim', 'psnr', 'l1_error', 'one_thread', 'frechet_distance', 'kernel_distance', 'bootstrap_ci',
+           'mean_ci', 'expression_hits', 'cosine_rows']
 
 # %% ../nbs/07_metrics.ipynb #ad5f4fc5
-def to_01(x: torch.Tensor) -> torch.Tensor:
-    "Images to float in [0, 1]: `uint8` in [0, 255], or model-space float in [-1, 1]."
-    if x.dtype == torch.uint8: return x.float() / 255
-    return ((x.float() + 1) / 2).clamp(0, 1)
-
-
-def to_model(x: torch.Tensor) -> torch.Tensor:
-    "`uint8` images to the networks' float range [-1, 1] (the data chapter's `to_unit_range`)."
-    if x.dtype != torch.uint8: raise TypeError(f"to_model expects uint8 images, got {x.dtype}")
-    return to_unit_range(x)
-
-
 def _check_pair(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
     if a.shape != b.shape or a.dim() != 4:
         raise ValueError(f"{what}: expected two image batches of the same shape (N, C, H, W), got {tuple(a.shape)} and {tuple(b.shape)}")

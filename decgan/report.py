@@ -20,7 +20,7 @@ from .core import atomic_path, get_device
 from .evaluate import (METRIC_COLUMN, METRICS, EvalSet, build_eval_set, evaluate_model, evaluate_outputs,
                              judge_columns, judges_for, paired_difference)
 from .judges import Judges, judge_outputs, skip_summary
-from .metrics import to_model
+from .core import uint8_to_model
 
 # %% auto #0
 __all__ = ['RUN_FIELDS', 'GOALS', 'JUDGE_GOAL', 'Results', 'markdown_table', 'config_changes', 'check_goals', 'results_table',
@@ -150,17 +150,17 @@ def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", 
     if log and es.skipped: log(f"skipped by the loader (not evaluated): {skip_summary(es.skipped)}")
     real_feats = judge_outputs(judges.expression, es.real)[1]
     evals = {}
-    from decgan.core import load_checkpoint
+    from decgan.checkpoint import load_checkpoint
     for name, (model, cfg) in loaded.items():
         step = load_checkpoint(checkpoints[name])["step"]
         evals[name] = evaluate_model(name, model, es, judges, batch_size=batch_size, real_feats=real_feats, n_boot=n_boot,
                                      seed=seed, checkpoint=str(checkpoints[name]), step=step)
         if log: log(f"{name}: evaluated in {evals[name].seconds:.1f} s")
     if references:
-        evals["input unchanged (reference)"] = evaluate_outputs("input unchanged (reference)", to_model(es.sources), es, judges,
+        evals["input unchanged (reference)"] = evaluate_outputs("input unchanged (reference)", uint8_to_model(es.sources), es, judges,
                                                                  real_feats=real_feats, n_boot=n_boot, seed=seed)
     if references and es.truth is not None:
-        evals["true target (reference)"] = evaluate_outputs("true target (reference)", to_model(es.truth), es, judges,
+        evals["true target (reference)"] = evaluate_outputs("true target (reference)", uint8_to_model(es.truth), es, judges,
                                                              real_feats=real_feats, n_boot=n_boot, seed=seed)
     judge_cols = judge_columns(judges)
     frames, by_expr = [], []

@@ -19,7 +19,7 @@ from PIL import Image
 
 from .checkpoint import CheckpointError, load_model
 from .core import (ALIGN_TEMPLATE, ALIGN_WEIGHTS, EXPRESSIONS, N_EXPRESSIONS, atomic_path, expression_index, get_device,
-                         landmarks68_to_5, similarity_transform, template_5pt)
+                         landmarks68_to_5, model_to_uint8, similarity_transform, template_5pt, uint8_to_model)
 from .data import (CROP_SIZE, Face, _resize, _resize_matrix, _warp, align_face, apply_affine, detect_all_faces,
                          detect_faces, invert_affine, load_image)
 
@@ -207,16 +207,15 @@ def load_generator(checkpoint, *, device="auto", model: str | None = None, prese
 # %% ../nbs/09_synthesize.ipynb #c76b2456
 def to_input(aligned: np.ndarray, *, channels: int = 3, device="cpu") -> torch.Tensor:
     "N×S×S×3 uint8 aligned faces → N×C×S×S float in [-1, 1] on `device`."
-    x = torch.from_numpy(np.ascontiguousarray(aligned)).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
+    x = uint8_to_model(torch.from_numpy(np.ascontiguousarray(aligned)).to(device).permute(0, 3, 1, 2))
     if channels == 1: x = (x * torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
     return x
 
 
 def to_uint8(y: torch.Tensor) -> np.ndarray:
     "N×C×S×S network output in [-1, 1] → N×S×S×3 uint8."
-    y = ((y.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     if y.shape[1] == 1: y = y.expand(-1, 3, -1, -1)
-    return y.permute(0, 2, 3, 1).cpu().numpy()
+    return model_to_uint8(y, channels_last=True).cpu().numpy()
 
 # %% ../nbs/09_synthesize.ipynb #d075a5cb
 def _check_intensity(intensity) -> float:

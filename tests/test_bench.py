@@ -79,7 +79,7 @@ def test_budget_curve_snapshots_and_table(tmp_path):
     p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
     import pandas as pd
-    from decgan.core import load_checkpoint
+    from decgan.checkpoint import load_checkpoint
     t = pd.read_csv(tmp_path / "curve.csv")
     assert t.variant.tolist() == ["DECGAN"] * 2 + ["DECGAN with one shared generator"]   # shared_g:2 stops it at step 2
     assert t.step.tolist() == [2, 4, 2] and t.images_seen.tolist() == [8, 16, 8]
