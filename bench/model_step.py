@@ -17,8 +17,9 @@ import time
 import torch
 
 from decgan.core import Config, get_device
-from decgan.losses import HistoryPool, discriminator_objective, generator_objective
+from decgan.losses import discriminator_objective, generator_objective
 from decgan.models import DECGAN, count_parameters
+from decgan.train import HistoryPool
 
 
 def random_batch(cfg: Config, n: int, device: torch.device, generator: torch.Generator) -> dict:

@@ -18,7 +18,8 @@ import time
 import torch
 
 from decgan.core import N_EXPRESSIONS, Config, get_device
-from decgan.train import Dist, channels_last_batch, choose_precision, make_run
+from decgan.distributed import Dist
+from decgan.train import channels_last_batch, choose_precision, make_run
 
 
 def random_batch(cfg: Config, device: torch.device, generator: torch.Generator) -> dict:
