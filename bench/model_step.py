@@ -18,8 +18,9 @@ import torch
 
 from _common import random_batch, sync
 from decgan.core import Config, get_device
-from decgan.losses import HistoryPool, discriminator_objective, generator_objective
+from decgan.losses import discriminator_objective, generator_objective
 from decgan.models import DECGAN, count_parameters
+from decgan.train import HistoryPool
 
 
 def one_step(net, opt_g, opt_d, pool, batch, cfg) -> None:

@@ -52,10 +52,12 @@ from PIL import Image
 from _common import random_batch, sync
 from decgan.core import Config, get_device, seed_everything, uint8_to_model
 from decgan.data import DeviceData, prepare
-from decgan.losses import HistoryPool, discriminator_objective, generator_objective
+from decgan.distributed import Dist, agree_flags, sampler_seed
+from decgan.losses import discriminator_objective, generator_objective
 from decgan.models import DECGAN
+from decgan.monitor import LossMeter
 from decgan.synth_data import write_rafdb_tree
-from decgan.train import Dist, LossMeter, agree_flags, decgan_step, device_batches, make_run, sampler_seed, train_steps
+from decgan.train import HistoryPool, decgan_step, device_batches, make_run, train_steps
 
 ISSUE_GFLOP_PER_IMAGE = 80.0  # issue 9's estimate of one paper-preset step per image
 FEATURES = ("compile", "amp", "channels_last", "fused", "device_data")

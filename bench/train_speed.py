@@ -19,7 +19,8 @@ import torch
 
 from _common import random_batch, sync
 from decgan.core import Config, get_device
-from decgan.train import Dist, channels_last_batch, choose_precision, make_run
+from decgan.distributed import Dist
+from decgan.train import channels_last_batch, choose_precision, make_run
 
 
 def time_steps(cfg: Config, device: torch.device, *, steps: int, warmup: int) -> tuple[list[float], list[float]]:

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import csv
 import dataclasses
-import hashlib
 import math
 import os
 import re
 import signal
 import sys
-import threading
 import time
 import types
 import typing
@@ -25,28 +22,27 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 
 from .checkpoint import (CHECKPOINT_NAME, CheckpointError, build_model, check_architecture, load_checkpoint, rank_state,
                                run_state, save_checkpoint, set_rng_state, with_average)
-from .core import (ASSOCIATIONS, CONDITIONS, DATASETS, MODEL_SETTINGS, MODELS, N_EXPRESSIONS, PRESETS, Config, atomic_path,
-                         get_device, seed_everything)
+from .core import (ALIGN_MODES, ASSOCIATIONS, CONDITIONS, DATASETS, MODEL_SETTINGS, MODELS, N_EXPRESSIONS, PRESETS, Config,
+                         seed_everything)
 from .data import DeviceData, prepare
+from .distributed import Dist, agree_flags, ddp_view, fingerprint, gather, init_distributed, sampler_seed, wrap_ddp
 from .icgan import icgan_optimizers, icgan_step
 from .stargan import stargan_optimizers, stargan_step
-from .losses import HistoryPool, discriminator_objective, generator_objective
-from .models import DECGAN, one_hot
+from .losses import discriminator_objective, generator_objective
+from .models import DECGAN, memory_format_of, one_hot
+from .monitor import PROGRESS_KEYS, LossMeter, StopSignal, Watch, fixed_inputs, sample_grid
 from .synth_data import write_ckplus_tree, write_rafdb_tree
 
 # %% auto #0
 __all__ = ['CONFIG_FIELDS', 'TRAIN_OPTIONS', 'SYNTH_SEED', 'SYNTH_SUBJECTS', 'SYNTH_RAFDB_IMAGES', 'BF16_MIN_SPEEDUP',
-           'PROGRESS_KEYS', 'config_from_params', 'field_notes', 'parameters_cell', 'notebook_parameters',
-           'build_parser', 'parse_args', 'synth_tree', 'synth_rafdb_tree', 'training_data', 'adam', 'make_optimizers',
-           'precision', 'Objective', 'decgan_objectives', 'decgan_step', 'bf16_native', 'probe_seconds',
-           'choose_precision', 'Dist', 'init_distributed', 'wrap_ddp', 'ddp_view', 'gather', 'fingerprint',
-           'sampler_seed', 'fixed_inputs', 'sample_grid', 'save_png', 'LossLog', 'device_batches', 'train_steps',
-           'NonFiniteLoss', 'StopSignal', 'GeneratorAverage', 'Run', 'make_run', 'checkpoint_state', 'restore',
-           'agree_flags', 'channels_last_batch', 'Watch', 'LossMeter', 'train', 'main']
+           'config_from_params', 'field_notes', 'parameters_cell', 'notebook_parameters', 'build_parser', 'parse_args',
+           'synth_tree', 'synth_rafdb_tree', 'training_data', 'adam', 'make_optimizers', 'HistoryPool', 'precision',
+           'Objective', 'decgan_objectives', 'decgan_step', 'bf16_native', 'probe_seconds', 'choose_precision',
+           'device_batches', 'train_steps', 'NonFiniteLoss', 'GeneratorAverage', 'Run', 'make_run', 'checkpoint_state',
+           'restore', 'channels_last_batch', 'train', 'main']
 
 # %% ../nbs/06_train.ipynb #51669775
 CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))
@@ -97,7 +93,7 @@ def notebook_parameters(namespace: dict, *, injected: set, known: typing.Iterabl
 
 # %% ../nbs/06_train.ipynb #f536ee09
 _CHOICES = {"model": MODELS, "dataset": DATASETS, "association": ASSOCIATIONS, "condition": CONDITIONS,
-            "preset": tuple(PRESETS), "align": ("auto", "landmarks", "mtcnn", "none")}
+            "preset": tuple(PRESETS), "align": ALIGN_MODES}
 
 
 def _flag_type(hint) -> type:
@@ -211,6 +207,83 @@ def make_optimizers(net: nn.Module, cfg: Config) -> dict[str, torch.optim.Optimi
     return {"G": adam(net.generator_parameters(), cfg, device),
             "D": adam(net.discriminator_parameters(), cfg, device, lr=cfg.lr_d)}
 
+# %% ../nbs/06_train.ipynb #70738cbb
+class HistoryPool:
+    "Per-expression pool of generated (image, label) pairs: fill, then replace at random with p = 1/2."
+    def __init__(self, size: int, *, n_expressions: int = N_EXPRESSIONS, image_shape: tuple = (3, 64, 64),
+                 device: str | torch.device = "cpu", seed: int = 0, dtype: torch.dtype = torch.float32,
+                 memory_format: torch.memory_format | None = None):
+        if size < 0: raise ValueError(f"HistoryPool size={size}: must be >= 0 (0 switches the pool off)")
+        self.size, self.n_expressions, self.image_shape = int(size), int(n_expressions), tuple(image_shape)
+        self.device = torch.device(device)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(seed)
+        slots = self.n_expressions * self.size
+        self._scratch = slots  # index of the spare row that absorbs writes that must not happen
+        self._follow = memory_format is None
+        self._layout = torch.contiguous_format if memory_format is None else memory_format
+        self.images = torch.zeros((slots + 1, *self.image_shape), dtype=dtype, device=self.device)
+        if len(self.image_shape) == 3: self.images = self.images.contiguous(memory_format=self._layout)
+        self.labels = torch.full((slots + 1,), -1, dtype=torch.int64, device=self.device)
+        self.counts = torch.zeros(self.n_expressions, dtype=torch.int64, device=self.device)
+
+    def _follow_layout(self, fmt: torch.memory_format) -> None:
+        "Re-lay the store out in `fmt` when it follows the pushed images and they arrive in another layout."
+        if not self._follow or fmt == self._layout: return
+        self.images = self.images.contiguous(memory_format=fmt)
+        self._layout = fmt
+
+    def push_and_sample(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        "Store this batch of generated (images, int labels) and return the (images, labels) to train D on."
+        if self.size == 0: return images, labels
+        if tuple(images.shape[1:]) != self.image_shape:
+            raise ValueError(f"HistoryPool holds images of shape {self.image_shape}, got {tuple(images.shape[1:])}")
+        fmt = memory_format_of(images)
+        self._follow_layout(fmt)
+        n, dev = images.shape[0], self.device
+        new = images.detach().to(self.images.dtype)
+        oh = one_hot(labels, self.n_expressions, dtype=torch.int64)             # (n, K)
+        rank = ((oh.cumsum(0) - oh) * oh).sum(1)                                # earlier same-label images in batch
+        pos = self.counts[labels] + rank                                       # position in the label's bank
+        filling = pos < self.size
+        coin = torch.rand(n, generator=self.generator, device=dev) < 0.5
+        slot = torch.randint(0, self.size, (n,), generator=self.generator, device=dev)
+        replacing = ~filling & coin
+        base = labels * self.size
+        # 1. fill writes: each at its own free slot
+        idx = torch.where(filling, base + pos.clamp(max=self.size - 1), self._scratch)
+        self.images.index_copy_(0, idx, new)
+        self.labels.index_copy_(0, idx, labels)
+        # 2. reads of the stored pairs to hand back
+        rep = base + slot
+        idx = torch.where(replacing, rep, self._scratch)
+        old_images, old_labels = self.images[idx], self.labels[idx]
+        # 3. replacement writes; of several images choosing one slot, the last is kept
+        order = torch.arange(n, device=dev)
+        overwritten = ((rep[None, :] == rep[:, None]) & replacing[None, :] & (order[None, :] > order[:, None])).any(1)
+        idx = torch.where(replacing & ~overwritten, rep, self._scratch)
+        self.images.index_copy_(0, idx, new)
+        self.labels.index_copy_(0, idx, labels)
+        self.counts.add_(oh.sum(0)).clamp_(max=self.size)
+        out_images = torch.where(replacing[:, None, None, None], old_images.to(images.dtype), images)
+        return out_images.contiguous(memory_format=fmt), torch.where(replacing, old_labels, labels)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        "Tensors only: stored images (plain contiguous) and labels, fill counts, RNG state."
+        return {"images": self.images[:-1].clone(memory_format=torch.contiguous_format),
+                "labels": self.labels[:-1].clone(), "counts": self.counts.clone(), "rng": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        "Restore from `state_dict()`, in place; the pool must have been built with the same size, K and image shape."
+        want = tuple(self.images[:-1].shape)
+        if tuple(state["images"].shape) != want:
+            raise ValueError(f"HistoryPool state holds images of shape {tuple(state['images'].shape)}, "
+                             f"this pool expects {want} (size x K slots of {self.image_shape})")
+        self.images[:-1].copy_(state["images"])
+        self.labels[:-1].copy_(state["labels"])
+        self.counts.copy_(state["counts"])
+        self.generator.set_state(state["rng"].cpu())
+
 # %% ../nbs/06_train.ipynb #19ddb485
 def precision(cfg: Config, device: torch.device):
     "The autocast context of the run's resolved precision: bf16 autocast for 'bf16', nothing for 'fp32'."
@@ -313,138 +386,6 @@ def choose_precision(cfg: Config, device: torch.device, *, probe=probe_seconds) 
     verdict = "bf16" if t["bf16"] * BF16_MIN_SPEEDUP <= t["fp32"] else "fp32"
     return verdict, f"probe: fp32 {t['fp32'] * 1e3:.0f} ms, bf16 {t['bf16'] * 1e3:.0f} ms a pass"
 
-# %% ../nbs/06_train.ipynb #a3bd42c6
-@dataclasses.dataclass(frozen=True)
-class Dist:
-    "Where this process stands in a (possibly one-process) run."
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-    owns_group: bool = False
-    launched: bool = False   # started by torchrun: in a process group even as its only process
-
-    @property
-    def on(self) -> bool: return self.world > 1 or self.launched
-
-    @property
-    def main(self) -> bool: return self.rank == 0
-
-
-def init_distributed(device_spec: str = "auto") -> tuple[Dist, torch.device]:
-    """Join the process group when started by torchrun (`WORLD_SIZE` > 1, or `TORCHELASTIC_RUN_ID` set: one process
-    under torchrun runs the DDP path too): NCCL on CUDA, bound to this process's GPU (`device_id`), Gloo on the CPU.
-    Returns (Dist, device)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    device = get_device(device_spec)
-    if world <= 1 and "TORCHELASTIC_RUN_ID" not in os.environ: return Dist(), device
-    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    cuda = device.type == "cuda"
-    if cuda:
-        device = torch.device("cuda", local)
-        torch.cuda.set_device(device)
-    owns = not dist.is_initialized()
-    if owns:
-        dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=world, device_id=device if cuda else None)
-    return Dist(rank, world, local, owns, launched=True), device
-
-
-def wrap_ddp(module: nn.Module, device: torch.device, **kw) -> DistributedDataParallel:
-    "DDP of `module` on this process's device (`device_ids` only on CUDA)."
-    return DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None,
-                                   gradient_as_bucket_view=True, **kw)
-
-
-def ddp_view(net: nn.Module, names, device: torch.device, **kw) -> nn.Module:
-    "A shallow copy of container `net` whose submodules `names` are DDP-wrapped (parameters shared with `net`)."
-    view = copy.copy(net)
-    modules = dict(net._modules)
-    for name in names: modules[name] = wrap_ddp(net._modules[name], device, **kw)
-    object.__setattr__(view, "_modules", modules)
-    return view
-
-
-def gather(obj, ddp: Dist) -> list:
-    "[obj of rank 0, obj of rank 1, ...] on every rank (a collective when there are several)."
-    if not ddp.on: return [obj]
-    out = [None] * ddp.world
-    dist.all_gather_object(out, obj)
-    return out
-
-
-def fingerprint(module: nn.Module) -> str:
-    """SHA-256 of `module`'s parameters: their names, shapes and dtypes, then the bytes of one flat tensor (every
-    parameter in logical order, one concatenation per dtype) copied to the host once. Independent of memory format;
-    equal on every process that holds the same weights."""
-    named = list(module.named_parameters())
-    h = hashlib.sha256(repr([(n, tuple(p.shape), str(p.dtype)) for n, p in named]).encode())
-    by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
-    for _, p in named: by_dtype.setdefault(p.dtype, []).append(p.detach().reshape(-1))  # reshape: logical order
-    if by_dtype:
-        flat = torch.cat([torch.cat(ps).view(torch.uint8) for ps in by_dtype.values()])  # on the device
-        h.update(flat.cpu().numpy().tobytes())                                          # the one host copy
-    return h.hexdigest()
-
-# %% ../nbs/06_train.ipynb #2c336c88
-def sampler_seed(seed: int, rank: int) -> int:
-    "Seed of rank `rank`'s batch sampler: distinct per rank, and distinct from the global seed."
-    return (seed + 1) * 1_000_003 + rank
-
-# %% ../nbs/06_train.ipynb #8114e65f
-def fixed_inputs(prepared, *, n: int = 8) -> torch.Tensor:
-    "Up to `n` faces of distinct subjects (each subject's first neutral face if it has one), float in [-1, 1]."
-    picks = {}
-    for i, (s, y) in enumerate(zip(prepared.subjects.tolist(), prepared.labels.tolist())):
-        if s not in picks or (y == 0 and prepared.labels[picks[s]] != 0): picks[s] = i
-    idx = torch.tensor(sorted(picks.values())[:n])
-    return prepared.images[idx].float() / 127.5 - 1
-
-
-@torch.no_grad()
-def sample_grid(net: nn.Module, x: torch.Tensor, *, n_expressions: int = N_EXPRESSIONS) -> torch.Tensor:
-    "Rows: each input, then `net.translate` of it to every expression; a (3, H', W') image in [0, 1]."
-    from torchvision.utils import make_grid
-    was, (n, k) = net.training, (x.shape[0], n_expressions)
-    net.eval()
-    try:  # one batch of n * k translations: input i to expression j at row i * k + j
-        out = net.translate(x.repeat_interleave(k, 0), one_hot(torch.arange(k, device=x.device).repeat(n), k))
-    finally:
-        net.train(was)
-    tiles = torch.cat([x[:, None], out.unflatten(0, (n, k))], 1).flatten(0, 1).float().cpu()
-    return make_grid((tiles + 1) / 2, nrow=n_expressions + 1, padding=2, pad_value=1.0).clamp(0, 1)
-
-
-def save_png(image: torch.Tensor, path: str | os.PathLike) -> Path:
-    "Write a (C, H, W) image in [0, 1] as PNG, atomically."
-    from torchvision.utils import save_image
-    with atomic_path(path) as tmp: save_image(image, tmp, format="png")
-    return Path(path)
-
-
-class LossLog:
-    "The CSV of losses: one row per log step; on resume, rows after `keep_until` are dropped."
-    def __init__(self, path: str | os.PathLike, *, keep_until: int | None = None):
-        self.path, self.rows = Path(path), []
-        if keep_until is not None and self.path.is_file():
-            with open(self.path, newline="") as f:
-                self.rows = [r for r in csv.DictReader(f) if r.get("step", "").isdigit() and int(r["step"]) <= keep_until]
-        self.fields = list(dict.fromkeys(k for r in self.rows for k in r)) or ["step"]
-        self._rewrite()
-
-    def _rewrite(self):
-        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, self.fields, restval="")
-            w.writeheader(); w.writerows(self.rows)
-
-    def write(self, row: dict) -> None:
-        row = {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
-        self.rows.append(row)
-        new = [k for k in row if k not in self.fields]
-        if new:
-            self.fields += new
-            self._rewrite()
-            return
-        with open(self.path, "a", newline="") as f: csv.DictWriter(f, self.fields, restval="").writerow(row)
-
 # %% ../nbs/06_train.ipynb #a1e817eb
 def device_batches(data: DeviceData, batch_size: int, *, generator: torch.Generator) -> typing.Iterator[dict]:
     "Endless batches of `batch_size` drawn on the device by `data.sample` with `generator` (the run's batch sampler)."
@@ -462,23 +403,6 @@ def train_steps(run: Run, batches: typing.Iterable[dict], *, start: int = 0,
 # %% ../nbs/06_train.ipynb #0a1a07cb
 class NonFiniteLoss(RuntimeError):
     "A loss became NaN or infinite; the last good checkpoint is kept."
-
-
-class StopSignal:
-    "Within the block SIGINT/SIGTERM set `.signum` instead of stopping the process; a second SIGINT interrupts at once."
-    def __init__(self): self.signum, self._old = None, {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for s in (signal.SIGINT, signal.SIGTERM): self._old[s] = signal.signal(s, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.signum == signal.SIGINT and signum == signal.SIGINT: raise KeyboardInterrupt
-        self.signum = signum
-
-    def __exit__(self, *exc):
-        for s, h in self._old.items(): signal.signal(s, h)
 
 
 class GeneratorAverage:
@@ -595,88 +519,9 @@ def restore(run: Run, checkpoint: dict, cfg: Config, ddp: Dist) -> int:
     return checkpoint["step"]
 
 
-def agree_flags(flags: list[torch.Tensor], ddp: Dist) -> list[bool]:
-    "Device flags as host booleans, OR-ed over all processes (the one sync of a log step)."
-    t = torch.stack([f.to(torch.int32) for f in flags])
-    if ddp.on: dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return [bool(v) for v in t.tolist()]
-
-
 def channels_last_batch(batch: dict) -> dict:
     "The batch with its image tensors (4-d) in channels_last layout; labels and other tensors as they are."
     return {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for k, v in batch.items()}
-
-
-#: the logged values the progress bar shows, and their short names there
-PROGRESS_KEYS = {"G/total": "G", "D/total": "D", "G/rec": "rec", "G/cls_fake_acc": "acc_fake",
-                 "g_loss": "G", "d_loss": "D", "ez_loss": "Ez", "ey_loss": "Ey", "ey_acc": "acc_Ey"}
-
-
-class Watch:
-    "Rank 0's outputs: progress bar, CSV of losses, TensorBoard scalars and grids, the latest grid as PNG."
-    def __init__(self, out: Path, cfg: Config, *, start: int, enabled: bool = True):
-        self.out, self.enabled = out, enabled
-        if not enabled: return
-        from torch.utils.tensorboard import SummaryWriter
-        from tqdm import tqdm
-        out.mkdir(parents=True, exist_ok=True)
-        self.bar = tqdm(total=cfg.steps, initial=start, desc=cfg.model, unit="step", dynamic_ncols=True,
-                        mininterval=1.0 if sys.stderr.isatty() else 15.0, file=sys.stderr)
-        self.csv = LossLog(out / "losses.csv", keep_until=start)
-        self.tb = SummaryWriter(str(out / "tb"), purge_step=start + 1)
-        self.last = {}
-
-    def progress(self, n: int = 1):
-        if self.enabled: self.bar.update(n)
-
-    def scalars(self, step: int, values: dict[str, float], *, seconds: float, images_per_s: float):
-        if not self.enabled: return
-        self.last = values
-        self.csv.write({"step": step, "seconds": round(seconds, 3), "images_per_s": round(images_per_s, 2), **values})
-        for k, v in values.items(): self.tb.add_scalar(k, v, step)
-        self.tb.add_scalar("perf/images_per_s", images_per_s, step)
-        self.bar.set_postfix({PROGRESS_KEYS[k]: f"{v:.3g}" for k, v in values.items() if k in PROGRESS_KEYS}, refresh=False)
-
-    def grid(self, step: int, image: torch.Tensor):
-        if not self.enabled: return
-        self.tb.add_image("samples (rows: inputs; columns: input, Ne An Di Fe Ha Sa Su)", image, step)
-        save_png(image, self.out / "samples.png")
-
-    def close(self):
-        if not self.enabled: return
-        self.bar.close(); self.tb.close()
-
-
-class LossMeter:
-    "Running means of the steps' logs and a 'some value was not finite' flag, kept on the device until read."
-    def __init__(self, device: torch.device):
-        self.sums, self.counts = {}, {}
-        self.bad = torch.zeros((), dtype=torch.bool, device=device)
-
-    def add(self, logs: dict[str, torch.Tensor]) -> None:
-        "Add one step's detached 0-dim logs: one stack, one add and one finiteness test on the device, no sync."
-        keys, vals = tuple(logs), torch.stack([v.float() for v in logs.values()])
-        self.sums[keys] = self.sums[keys] + vals if keys in self.sums else vals
-        self.counts[keys] = self.counts.get(keys, 0) + 1
-        self.bad |= ~torch.isfinite(vals).all()
-
-    def means(self) -> dict[str, float]:
-        "Mean of every logged value since the last `reset` (one host sync); the key sets may differ between steps."
-        return _means(self.sums, self.counts)
-
-    def reset(self) -> None:
-        self.sums, self.counts = {}, {}
-
-
-def _means(sums: dict, counts: dict) -> dict[str, float]:
-    if not sums: return {}
-    flat = torch.cat([sums[keys].reshape(-1) for keys in sums]).tolist()
-    total, n, i = {}, {}, 0
-    for keys in sums:
-        for k in ((keys,) if isinstance(keys, str) else keys):
-            total[k], n[k] = total.get(k, 0.0) + flat[i], n.get(k, 0) + counts[keys]
-            i += 1
-    return {k: total[k] / n[k] for k in total}
 
 
 def train(cfg: Config, *, synth_subjects: int | None = None, stop_at: int | None = None) -> Path:

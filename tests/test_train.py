@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from decgan.checkpoint import load_checkpoint, load_model
-from decgan.train import fingerprint, synth_tree
+from decgan.distributed import fingerprint
+from decgan.train import synth_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "nbs" / "06_train.ipynb"
