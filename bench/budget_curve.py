@@ -70,6 +70,18 @@ def step_scheduled(flags: list[str]) -> bool:
     return any(a == "--model" and b in STEP_SCHEDULED for a, b in zip(flags, flags[1:]))
 
 
+def train_until(variant: str, run: Path, step: int, args: list[str], *, what: str) -> None:
+    "`python -m decgan.train --preset demo --out-dir <run> --resume <args>`, logged to <run>/train.log; it must end at `step`."
+    cmd = [sys.executable, "-m", "decgan.train", "--preset", "demo", "--out-dir", str(run), "--resume", *args]
+    t0 = time.perf_counter()
+    print(f"{variant}: {what}: {' '.join(cmd[1:])}", flush=True)
+    with open(run / "train.log", "a") as log:
+        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
+    got = load_checkpoint(run / "checkpoint.pt")["step"]
+    if got != step: raise SystemExit(f"{variant}: expected a checkpoint at step {step}, found step {got} ({run / 'train.log'})")
+    print(f"{variant}: {what} took {time.perf_counter() - t0:.0f} s", flush=True)
+
+
 def train_separately(variant: str, steps: list[int], *, out: Path, data_root: Path, seed_from: Path | None,
                      extra: list[str] = (), flags: list[str]) -> dict:
     "{step: checkpoint} with one run of exactly S steps per budget S in <out>/<variant>/steps_<S> (resumed when cut short)."
@@ -83,15 +95,8 @@ def train_separately(variant: str, steps: list[int], *, out: Path, data_root: Pa
             shutil.copyfile(src, ckpt)
             print(f"{variant}: {s} steps from {src}")
         if not ckpt.is_file() or load_checkpoint(ckpt)["step"] != s:
-            cmd = [sys.executable, "-m", "decgan.train", "--preset", "demo", "--data-root", str(data_root),
-                   "--out-dir", str(run), "--steps", str(s), "--resume", *flags, *extra]
-            t0 = time.perf_counter()
-            print(f"{variant}: a run of {s} steps: {' '.join(cmd[1:])}", flush=True)
-            with open(run / "train.log", "a") as log:
-                subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
-            got = load_checkpoint(ckpt)["step"]
-            if got != s: raise SystemExit(f"{variant}: expected a checkpoint at step {s}, found step {got} ({run / 'train.log'})")
-            print(f"{variant}: {s} steps in {time.perf_counter() - t0:.0f} s", flush=True)
+            train_until(variant, run, s, ["--data-root", str(data_root), "--steps", str(s), *flags, *extra],
+                        what=f"a run of {s} steps")
         snaps[s] = ckpt
     return snaps
 
@@ -117,16 +122,9 @@ def train_snapshots(variant: str, steps: list[int], *, out: Path, data_root: Pat
     for s in steps:
         snap = run / f"step_{s}.pt"
         if not snap.is_file():
-            cmd = [sys.executable, "-m", "decgan.train", "--preset", "demo", "--data-root", str(data_root),
-                   "--out-dir", str(run), "--steps", str(max(steps)), "--stop-at", str(s), "--resume", *flags, *extra]
-            t0 = time.perf_counter()
-            print(f"{variant}: training to step {s}: {' '.join(cmd[1:])}", flush=True)
-            with open(run / "train.log", "a") as log:
-                subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
-            got = load_checkpoint(ckpt)["step"]
-            if got != s: raise SystemExit(f"{variant}: expected a checkpoint at step {s}, found step {got} ({run / 'train.log'})")
-            with atomic_path(snap) as tmp: shutil.copyfile(ckpt, tmp)
-            print(f"{variant}: step {s} in {time.perf_counter() - t0:.0f} s", flush=True)
+            train_until(variant, run, s, ["--data-root", str(data_root), "--steps", str(max(steps)), "--stop-at", str(s),
+                                          *flags, *extra], what=f"training to step {s}")
+            with atomic_path(snap) as tmp: shutil.copyfile(run / "checkpoint.pt", tmp)
         snaps[s] = snap
     return snaps
 
