@@ -1,5 +1,5 @@
 """The README's results section, generated from the files `make demo` wrote (figures/results*.csv,
-figures/demo_timing.csv, figures/budget_curve.csv): no number in it is typed by hand.
+figures/demo_timing.csv, figures/budget_curve*.csv of bench/budget_curve.py): no number in it is typed by hand.
 
 tools/make_readme.py replaces a line `<!-- results -->` of nbs/index.ipynb with `section(figures)`.
 """
@@ -122,6 +122,16 @@ def section(figures: Path) -> str:
                        f"translations): " + "; ".join(f"{r['model']} expression {with_ci(r, 'expression_accuracy', 3)}, "
                                                        f"identity {with_ci(r, 'identity_similarity', 3)}" for r in rr) +
                        " (`figures/results_rafdb.md`).")
+    for curve in sorted(figures.glob("budget_curve*.csv")):   # bench/budget_curve.py --table figures/budget_curve...
+        by_variant: dict[str, list[dict]] = {}
+        for r in read(curve): by_variant.setdefault(r["variant"], []).append(r)
+        for variant, rs in by_variant.items():
+            name = {"stargan": "StarGAN"}.get(variant, variant)
+            out.append("")
+            out.append(f"**{name} against its budget** (`bench/budget_curve.py`, `figures/{curve.stem}.md`; DECGAN's "
+                       f"budget is {int(num(ref['step'])):,} steps): " + "; ".join(
+                           f"{int(num(r['step'])):,} steps: expression {with_ci(r, 'expression_accuracy', 3)}, identity "
+                           f"{with_ci(r, 'identity_similarity', 3)}, SSIM {with_ci(r, 'ssim', 3)}" for r in rs) + ".")
     if timing.get("total"):
         jobs = {k: v for k, v in timing.items() if k not in TIMING_FACTS}
         out.append("")
