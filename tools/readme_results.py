@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 from pathlib import Path
 
 from decgan.report import GOALS   # the main job's goals (issue 14): metric -> threshold, written once
@@ -122,11 +123,15 @@ def section(figures: Path) -> str:
                        f"translations): " + "; ".join(f"{r['model']} expression {with_ci(r, 'expression_accuracy', 3)}, "
                                                        f"identity {with_ci(r, 'identity_similarity', 3)}" for r in rr) +
                        " (`figures/results_rafdb.md`).")
-    for curve in sorted(figures.glob("budget_curve*.csv")):   # bench/budget_curve.py --table figures/budget_curve...
+    curves = sorted(figures.glob("budget_curve*.csv"))   # bench/budget_curve.py --table figures/budget_curve...
+    if curves:   # the variants' names in the table: bench/budget_curve.py reads them from tools/demo_runs.tsv
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+        from budget_curve import VARIANTS
+    for curve in curves:
         by_variant: dict[str, list[dict]] = {}
         for r in read(curve): by_variant.setdefault(r["variant"], []).append(r)
         for variant, rs in by_variant.items():
-            name = {"stargan": "StarGAN"}.get(variant, variant)
+            name = VARIANTS[variant][1] if variant in VARIANTS else variant
             out.append("")
             out.append(f"**{name} against its budget** (`bench/budget_curve.py`, `figures/{curve.stem}.md`; DECGAN's "
                        f"budget is {int(num(ref['step'])):,} steps): " + "; ".join(
@@ -146,5 +151,4 @@ def section(figures: Path) -> str:
 
 
 if __name__ == "__main__":
-    import sys
     print(section(Path(sys.argv[1] if len(sys.argv) > 1 else "figures")))
