@@ -18,44 +18,38 @@ import torch
 
 from _common import random_batch, sync
 from decgan.core import Config, get_device
-from decgan.losses import discriminator_objective, generator_objective
+from decgan.decgan_model import DECGAN_SPEC
+from decgan.interface import StepEnv
 from decgan.models import DECGAN, count_parameters
-from decgan.train import HistoryPool
-
-
-def one_step(net, opt_g, opt_d, pool, batch, cfg) -> None:
-    "One full training step: generator objective + Adam on E1/E2/G1/G2, discriminator objective + Adam on D."
-    loss_g, _, fakes = generator_objective(net, batch, cfg)
-    opt_g.zero_grad(set_to_none=True); loss_g.backward(); opt_g.step()
-    loss_d, _ = discriminator_objective(net, batch, cfg, fakes=fakes, pool=pool)
-    opt_d.zero_grad(set_to_none=True); loss_d.backward(); opt_d.step()
 
 
 def setup(cfg: Config, device: torch.device):
-    "Network, optimisers and history pool of a run of `cfg`."
+    "DECGAN's network and its trainer, as training builds them (decgan.decgan_model.DECGAN_SPEC: its optimisers, lr_d, pool)."
     torch.manual_seed(cfg.seed)
-    net = DECGAN(cfg).to(device)
-    opt_g = torch.optim.Adam(net.generator_parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(net.discriminator_parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    pool = HistoryPool(cfg.pool_size, n_expressions=cfg.n_expressions,
-                       image_shape=(cfg.channels, cfg.image_size, cfg.image_size), device=device, seed=cfg.seed)
-    return net, opt_g, opt_d, pool
+    net = DECGAN_SPEC.build(cfg).to(device)
+    opts = DECGAN_SPEC.optimizers(net, cfg)
+    return net, DECGAN_SPEC.trainer(net, opts, cfg, StepEnv.local(cfg.replace(precision="fp32"), device))
+
+
+def one_step(trainer, batch) -> None:
+    "One full training step: generator objective + Adam on E1/E2/G1/G2, discriminator objective (through the pool) + Adam on D."
+    trainer.step(batch, 0)
 
 
 def step_flops(cfg: Config, *, batch_size: int, device: torch.device) -> int:
     "Floating-point operations of one full step, counted by torch's FlopCounterMode (convolutions and matmuls)."
     from torch.utils.flop_counter import FlopCounterMode
-    net, opt_g, opt_d, pool = setup(cfg, device)
+    net, trainer = setup(cfg, device)
     b = random_batch(cfg, batch_size, device, torch.Generator(device=device).manual_seed(cfg.seed))
     with FlopCounterMode(display=False) as counter:
-        one_step(net, opt_g, opt_d, pool, b, cfg)
+        one_step(trainer, b)
     return counter.get_total_flops()
 
 
 def step_time(cfg: Config, *, batch_size: int, device: torch.device, warmup: int, repeats: int
               ) -> tuple[list[float], list[float]]:
     "Wall seconds and process CPU seconds of each timed full G+D step."
-    net, opt_g, opt_d, pool = setup(cfg, device)
+    net, trainer = setup(cfg, device)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     batches = [random_batch(cfg, batch_size, device, gen) for _ in range(4)]
     times, cpu = [], []
@@ -63,7 +57,7 @@ def step_time(cfg: Config, *, batch_size: int, device: torch.device, warmup: int
         b = batches[i % len(batches)]
         sync(device)
         t0, c0 = time.perf_counter(), time.process_time()
-        one_step(net, opt_g, opt_d, pool, b, cfg)
+        one_step(trainer, b)
         sync(device)
         if i >= warmup:
             times.append(time.perf_counter() - t0); cpu.append(time.process_time() - c0)

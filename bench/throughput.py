@@ -11,7 +11,7 @@ checks the script works (tests/test_bench.py runs it); its speeds say nothing ab
 
 Both paths train the same model (`decgan.models.DECGAN`, paper preset) with the same objectives
 (`decgan.losses.generator_objective` / `discriminator_objective` through a `HistoryPool`) and the same update order
-(`decgan.train.decgan_step`: G then D), on the same synthetic RAF-DB tree written with `decgan.synth_data.write_rafdb_tree`:
+(`decgan.decgan_model.decgan_step`: G then D), on the same synthetic RAF-DB tree written with `decgan.synth_data.write_rafdb_tree`:
 
 * plain: eager float32, NCHW, `torch.optim.Adam` with its default (non-fused) kernels, batches decoded from the JPEG
   files by a `torch.utils.data.DataLoader` with worker processes (PIL decode, resize, flip; pinned memory,
@@ -57,7 +57,8 @@ from decgan.losses import discriminator_objective, generator_objective
 from decgan.models import DECGAN
 from decgan.monitor import LossMeter
 from decgan.synth_data import write_rafdb_tree
-from decgan.train import HistoryPool, decgan_step, device_batches, make_run, train_steps
+from decgan.decgan_model import HistoryPool, decgan_step
+from decgan.train import device_batches, make_run, train_steps
 
 ISSUE_GFLOP_PER_IMAGE = 80.0  # issue 9's estimate of one paper-preset step per image
 FEATURES = ("compile", "amp", "channels_last", "fused", "device_data")
@@ -224,7 +225,7 @@ def plain_trainer(cfg: Config, device: torch.device, *, image_shape: tuple):
 
 def ours_trainer(cfg: Config, device: torch.device, *, image_shape: tuple, fused: bool):
     "`decgan.train.make_run` as `train` builds it (its optimisers swapped for unfused ones if not `fused`)."
-    run = make_run(cfg, device, Dist(), image_shape=image_shape)
+    run = make_run(cfg, device, Dist())
     if not fused and device.type == "cuda":
         for k, o in run.opts.items():  # the step function reads this same dict
             run.opts[k] = torch.optim.Adam(o.param_groups[0]["params"], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))

@@ -26,7 +26,7 @@ from decgan.train import channels_last_batch, choose_precision, make_run
 def time_steps(cfg: Config, device: torch.device, *, steps: int, warmup: int) -> tuple[list[float], list[float]]:
     "(wall seconds, process CPU seconds) of each timed step of `cfg`'s training step (after `warmup` untimed ones)."
     torch.manual_seed(cfg.seed)
-    run = make_run(cfg, device, Dist(), image_shape=(cfg.channels, cfg.image_size, cfg.image_size))
+    run = make_run(cfg, device, Dist())
     gen = torch.Generator(device=device).manual_seed(0)
     times, cpu = [], []
     for i in range(warmup + steps):

@@ -111,9 +111,10 @@ def output_paths(files: list[Path], out, tag: str, *, single_file: bool) -> list
 
 
 def check_writable(path) -> None:
-    "Raise `CommandError(EXIT_OUTPUT)` unless a file can be created at `path`'s location (nothing is left behind)."
+    """Raise `CommandError(EXIT_OUTPUT)` unless a file can be created at `path`'s location (nothing is left behind).
+    An existing file at `path` is fine: outputs replace it atomically, as a rerun of the same command expects."""
     p = Path(path)
-    probe = p
+    probe = p.parent if p.is_file() else p
     while not probe.exists():
         if probe.parent == probe: break
         probe = probe.parent

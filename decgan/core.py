@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['EXPRESSIONS', 'N_EXPRESSIONS', 'SHORT_NAMES', 'DATASET_CODES', 'DROPPED', 'MODELS', 'DATASETS', 'ASSOCIATIONS',
-           'CONDITIONS', 'PRECISIONS', 'ALIGN_MODES', 'LAMBDA_FIELDS', 'EVERY_FIELDS', 'MODEL_SETTINGS', 'PRESETS',
+__all__ = ['EXPRESSIONS', 'N_EXPRESSIONS', 'SHORT_NAMES', 'DATASET_CODES', 'DROPPED', 'DATASETS', 'ASSOCIATIONS', 'CONDITIONS',
+           'PRECISIONS', 'ALIGN_MODES', 'LAMBDA_FIELDS', 'EVERY_FIELDS', 'MODEL_SETTINGS', 'PRESETS', 'FIELD_CHOICES',
            'ALIGN_TEMPLATE', 'ALIGN_WEIGHTS', 'expression_index', 'expression_name', 'label_from_code',
            'code_from_label', 'Config', 'get_device', 'seed_everything', 'template_5pt', 'landmarks68_to_5',
            'similarity_transform', 'uint8_to_model', 'model_to_uint8', 'to_01', 'atomic_path']
@@ -82,7 +82,6 @@ def code_from_label(dataset: str, label: int) -> int:
     return next(c for c, n in DATASET_CODES[dataset].items() if n == name)
 
 # %% ../nbs/00_core.ipynb #90a0ba77
-MODELS = ("decgan", "icgan", "stargan")
 DATASETS = ("synth", "ckplus", "rafdb", "folder")
 ASSOCIATIONS = ("none", "expression", "identity", "both")
 CONDITIONS = ("reference", "onehot")
@@ -95,9 +94,9 @@ EVERY_FIELDS = ("log_every", "sample_every", "ckpt_every")
 
 @dataclass
 class Config:
-    "Everything that defines a run. Build with `Config.preset(name, **overrides)`."
+    "Everything that defines a run. Build with `Config.preset_of(name, **overrides)`."
     # what to train, on what
-    model: str = "decgan"            # 'decgan' | 'icgan' (baseline) | 'stargan' (baseline)
+    model: str = "decgan"            # a registered model: 'decgan' | 'icgan' | 'stargan' (decgan.registry)
     preset: str = "paper"            # 'paper' (Tables 1-2, 64x64) | 'demo' (32x32, quarter width, for 2 CPU cores)
     dataset: str = "synth"           # 'synth' (embedded, written on first use) | 'ckplus' | 'rafdb' | 'folder'
     data_root: str | None = None     # root of your copy; for 'synth' where the tree goes (default <out_dir>/synth)
@@ -142,14 +141,13 @@ class Config:
     compile: bool = False            # torch.compile each network
 
     def __post_init__(self):
-        for name, allowed in (("model", MODELS), ("dataset", DATASETS), ("association", ASSOCIATIONS), ("condition", CONDITIONS),
-                              ("preset", tuple(PRESETS)), ("align", ALIGN_MODES)):
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ValueError(f"Config.model={self.model!r}: expected the name of a registered model (decgan.registry)")
+        for name, allowed in FIELD_CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"Config.{name}={getattr(self, name)!r}; expected one of {', '.join(allowed)}")
         if self.image_size % 4 or self.image_size < 16:
             raise ValueError(f"Config.image_size={self.image_size}: must be a multiple of 4 and at least 16")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"Config.precision={self.precision!r}; expected one of {', '.join(PRECISIONS)}")
         for name, ok, want in (("width", self.width > 0, "> 0"), ("batch_size", self.batch_size >= 1, ">= 1"),
                                ("steps", self.steps >= 0, ">= 0"), ("pool_size", self.pool_size >= 0, ">= 0"),
                                ("lr", self.lr > 0, "> 0"), ("lr_d", self.lr_d is None or self.lr_d > 0, "> 0 or None"),
@@ -195,6 +193,10 @@ PRESETS: dict[str, dict] = {
     "demo": dict(image_size=32, width=0.25, batch_size=16, lr=5e-4, beta1=0.5, beta2=0.999, ema_beta=0.999,
                  steps=4500, log_every=50, sample_every=500, ckpt_every=500),
 }
+
+#: the allowed values of every Config field that takes one of a few (`Config` checks them, the command line offers them)
+FIELD_CHOICES: dict[str, tuple[str, ...]] = {"dataset": DATASETS, "association": ASSOCIATIONS, "condition": CONDITIONS,
+                                             "preset": tuple(PRESETS), "align": ALIGN_MODES, "precision": PRECISIONS}
 
 # %% ../nbs/00_core.ipynb #e25eb71d
 def get_device(spec: str | torch.device = "auto") -> torch.device:

@@ -9,7 +9,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -130,13 +130,14 @@ def build_eval_set(test, *, targets=EMOTIONS, synth_seed: int = 0) -> EvalSet:
 
 # %% ../nbs/07b_evaluate.ipynb #2368cc6c
 def smoke_checkpoints(root: str | os.PathLike, *, n_subjects: int = 10, image_size: int = 16, seed: int = 0,
-                      dataset: str = "synth", data_root: str | os.PathLike | None = None, align: str = "auto") -> dict:
-    """{'DECGAN': path, 'IcGAN': path}: untrained tiny networks saved under `root` (for smoke runs and tests), on a tiny
-    synthetic CK+ tree written there, or on the `dataset` tree at `data_root` (e.g. a RAF-DB- or folder-format tree)."""
+                      dataset: str = "synth", data_root: str | os.PathLike | None = None, align: str = "auto",
+                      models: Iterable[str] = ("decgan", "icgan")) -> dict:
+    """{title: path} for each registered model in `models` (default DECGAN and IcGAN, by their tables' names):
+    untrained tiny networks saved under `root` (for smoke runs and tests), on a tiny synthetic CK+ tree written there,
+    or on the `dataset` tree at `data_root` (e.g. a RAF-DB- or folder-format tree)."""
     from decgan.checkpoint import save_checkpoint
     from decgan.core import Config
-    from decgan.icgan import IcGAN
-    from decgan.models import DECGAN
+    from decgan.registry import model_spec
     from decgan.synth_data import write_ckplus_tree
     root = Path(root)
     if data_root is None:
@@ -148,11 +149,13 @@ def smoke_checkpoints(root: str | os.PathLike, *, n_subjects: int = 10, image_si
     else:
         tree = Path(data_root)
     out = {}
-    for name, kind, cls in (("DECGAN", "decgan", DECGAN), ("IcGAN", "icgan", IcGAN)):
+    for kind in models:
+        spec = model_spec(kind)
         cfg = Config.preset_of("demo", model=kind, dataset=dataset, align=align, image_size=image_size,
                                data_root=str(tree.resolve()), out_dir=str(root / kind), steps=0, seed=seed)
         seed_everything(seed)
-        out[name] = save_checkpoint(root / kind / "checkpoint.pt", config=cfg, step=0, state={"nets": cls(cfg).state_dict()})
+        out[spec.title] = save_checkpoint(root / kind / "checkpoint.pt", config=cfg, step=0,
+                                          state={"nets": spec.build(cfg).state_dict()})
     return out
 
 # %% ../nbs/07b_evaluate.ipynb #91e479dd

@@ -12,11 +12,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import MODEL_SETTINGS, Config
+from .interface import ModelSpec, StepEnv, Trainer, adam
 
 # %% auto #0
 __all__ = ['Z_DIM', 'G_BASE', 'D_BASE', 'E_BASE', 'EY_HIDDEN', 'PHASES', 'ICGAN_LOG_KEYS', 'ICGAN_PHASES', 'ICGAN_SETTINGS',
-           'D_BATCHES', 'D_BATCH', 'ladder', 'IcGANGenerator', 'IcGANDiscriminator', 'IcGANEncoder', 'dcgan_init_',
-           'IcGAN', 'icgan_d_loss', 'icgan_g_loss', 'icgan_schedule', 'icgan_phase', 'icgan_optimizers', 'icgan_step']
+           'D_BATCHES', 'D_BATCH', 'ICGAN_SPEC', 'ladder', 'IcGANGenerator', 'IcGANDiscriminator', 'IcGANEncoder',
+           'dcgan_init_', 'IcGAN', 'icgan_d_loss', 'icgan_g_loss', 'icgan_schedule', 'icgan_phase', 'icgan_optimizers',
+           'icgan_step', 'IcGANTrainer', 'icgan_probe_loss']
 
 # %% ../nbs/05_icgan.ipynb #5356c7bb
 Z_DIM = 100  # IcGAN's code length (the official `nz`)
@@ -173,7 +175,11 @@ PHASES = ("gan", "ez", "ey")
 ICGAN_LOG_KEYS = ("d_loss", "d_real", "d_fake", "d_wrong", "g_loss", "ez_loss", "ey_loss", "ey_acc")
 
 
-def icgan_schedule(steps: int, *, gan: float = 0.70, ez: float = 0.15) -> tuple[int, int]:
+#: the split of a run's steps: 60 % cGAN, 35 % E_z, the rest (5 %) E_y (measured in "Why the first baseline drew noise")
+ICGAN_PHASES = dict(gan=0.60, ez=0.35)
+
+
+def icgan_schedule(steps: int, *, gan: float = ICGAN_PHASES["gan"], ez: float = ICGAN_PHASES["ez"]) -> tuple[int, int]:
     "(a, b): steps [0, a) train the cGAN, [a, b) train E_z, [b, steps) train E_y; the rest 1 - gan - ez goes to E_y."
     if not (0 < gan < 1 and 0 < ez < 1 and gan + ez < 1):
         raise ValueError(f"IcGAN phase fractions gan={gan}, ez={ez}: each must be in (0, 1) and gan + ez < 1")
@@ -184,16 +190,12 @@ def icgan_schedule(steps: int, *, gan: float = 0.70, ez: float = 0.15) -> tuple[
     return a, b
 
 
-def icgan_phase(step: int, cfg: Config, *, gan: float = 0.70, ez: float = 0.15) -> str:
+def icgan_phase(step: int, cfg: Config, *, gan: float = ICGAN_PHASES["gan"], ez: float = ICGAN_PHASES["ez"]) -> str:
     "Which phase ('gan', 'ez' or 'ey') step `step` (0-based) of a `cfg.steps` run belongs to."
     if not 0 <= step < cfg.steps:
         raise ValueError(f"IcGAN step {step} is outside the run's 0..{cfg.steps - 1} (cfg.steps={cfg.steps})")
     a, b = icgan_schedule(cfg.steps, gan=gan, ez=ez)
     return "gan" if step < a else "ez" if step < b else "ey"
-
-
-#: the split `icgan_step` trains with: 60 % cGAN, 35 % E_z, 5 % E_y (measured in "Why the first baseline drew noise")
-ICGAN_PHASES = dict(gan=0.60, ez=0.35)
 
 # %% ../nbs/05_icgan.ipynb #7ffdb60f
 #: IcGAN's own cGAN settings (the official Torch code): what a run of `model="icgan"` should use, whatever the preset
@@ -202,14 +204,11 @@ ICGAN_SETTINGS = MODEL_SETTINGS["icgan"]  # batch 64, Adam 2e-4, betas (0.5, 0.9
 
 def icgan_optimizers(net: IcGAN, cfg: Config, *, encoder_lr: float | None = None,
                      encoder_beta1: float | None = None) -> dict[str, torch.optim.Adam]:
-    "One Adam per network {'G', 'D', 'Ez', 'Ey'}: lr cfg.lr, betas (cfg.beta1, cfg.beta2); encoders may override lr and beta1."
-    fused = next(net.parameters()).device.type == "cuda"
-    enc_lr = cfg.lr if encoder_lr is None else encoder_lr
-    enc_beta1 = cfg.beta1 if encoder_beta1 is None else encoder_beta1
-    def adam(module, lr, beta1):
-        return torch.optim.Adam(module.parameters(), lr=lr, betas=(beta1, cfg.beta2), fused=fused or None)
-    return {"G": adam(net.G, cfg.lr, cfg.beta1), "D": adam(net.D, cfg.lr, cfg.beta1),
-            "Ez": adam(net.Ez, enc_lr, enc_beta1), "Ey": adam(net.Ey, enc_lr, enc_beta1)}
+    """One Adam per network {'G', 'D', 'Ez', 'Ey'}: lr cfg.lr (D: cfg.lr_d when set), betas (cfg.beta1, cfg.beta2);
+    the encoders may override lr and beta1."""
+    enc = dict(lr=encoder_lr, beta1=encoder_beta1)
+    return {"G": adam(net.G.parameters(), cfg), "D": adam(net.D.parameters(), cfg, lr=cfg.lr_d),
+            "Ez": adam(net.Ez.parameters(), cfg, **enc), "Ey": adam(net.Ey.parameters(), cfg, **enc)}
 
 # %% ../nbs/05_icgan.ipynb #41c3c68f
 #: how D's BatchNorm meets the three kinds of pairs in the cGAN phase: "mixed" (one batch of real, fake and
@@ -296,8 +295,8 @@ _PHASE_STEP = {"gan": _gan_phase, "ez": _ez_phase, "ey": _ey_phase}
 
 def icgan_step(net: IcGAN, opts: dict, batch: dict, cfg: Config, *, step: int, generator: torch.Generator | None,
                phase: str | None = None, d_batch: str = D_BATCH) -> dict[str, torch.Tensor]:
-    "One training step of the IcGAN protocol; `phase` defaults to `icgan_phase(step, cfg, **ICGAN_PHASES)`. Returns detached 0-dim logs."
-    phase = icgan_phase(step, cfg, **ICGAN_PHASES) if phase is None else phase
+    "One training step of the IcGAN protocol; `phase` defaults to `icgan_phase(step, cfg)`. Returns detached 0-dim logs."
+    phase = icgan_phase(step, cfg) if phase is None else phase
     if phase not in _PHASE_STEP:
         raise ValueError(f"unknown IcGAN phase {phase!r}; expected one of {', '.join(PHASES)}")
     if d_batch not in D_BATCHES:
@@ -307,3 +306,28 @@ def icgan_step(net: IcGAN, opts: dict, batch: dict, cfg: Config, *, step: int, g
         raise KeyError(f"IcGAN step: batch lacks {', '.join(missing)}; expected the dict of DeviceData.sample (x, y, ref, t)")
     if phase == "gan": return _gan_phase(net, opts, batch, generator=generator, d_batch=d_batch)
     return _PHASE_STEP[phase](net, opts, batch, generator=generator)
+
+# %% ../nbs/05_icgan.ipynb #78477cc5
+class IcGANTrainer(Trainer):
+    "`icgan_step` under the run's autocast, on the networks as the run holds them (DDP-wrapped under torchrun)."
+    def __init__(self, net: IcGAN, opts: dict, cfg: Config, env: StepEnv):
+        self.opts, self.cfg, self.env = opts, cfg, env
+        self.view = env.view(net, ("G", "D", "Ez", "Ey"), broadcast_buffers=True)
+
+    def step(self, batch: dict, i: int) -> dict[str, torch.Tensor]:
+        with self.env.autocast():
+            return icgan_step(self.view, self.opts, batch, self.cfg, step=i, generator=self.env.sampler)
+
+
+def icgan_probe_loss(net: IcGAN, batch: dict, cfg: Config) -> torch.Tensor:
+    "A translation and D's scores on the batch: the pass the precision probe times."
+    label = F.one_hot(batch["t"], net.n_expressions).float()
+    return net.translate(batch["x"], label).float().mean() + net.D(batch["x"], label).float().mean()
+
+
+ICGAN_SPEC = ModelSpec(
+    name="icgan", title="IcGAN", build=IcGAN, optimizers=icgan_optimizers, trainer=IcGANTrainer,
+    probe_loss=icgan_probe_loss, averaged=("G", "Ez", "Ey"),
+    progress={"g_loss": "G", "d_loss": "D", "ez_loss": "Ez", "ey_loss": "Ey", "ey_acc": "acc_Ey"},
+    log_keys=ICGAN_LOG_KEYS, uses=frozenset({"lr_d"}),
+    summary="Perarnau et al. 2016: a conditional DCGAN, then encoders E_z, E_y to invert it")

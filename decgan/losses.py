@@ -51,7 +51,7 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, *, name: str
 def generator_objective(net: DECGAN, batch: dict, cfg: Config, *, condition: str | None = None
                         ) -> tuple[torch.Tensor, dict, torch.Tensor]:
     "L_G over a `DeviceData.sample` batch {x, y, ref, t} -> (loss, logs, fakes detached)."
-    condition = condition or getattr(cfg, "condition", "reference")
+    condition = condition or cfg.condition
     if condition not in CONDITIONS:
         raise ValueError(f"condition={condition!r}; expected one of {', '.join(CONDITIONS)}")
     x, y, ref, t = batch["x"], batch["y"], batch["ref"], batch["t"]
@@ -60,9 +60,9 @@ def generator_objective(net: DECGAN, batch: dict, cfg: Config, *, condition: str
     real_feats, real_logits = net.E2(torch.cat([x, ref]), with_features=True)
     real_labels = torch.cat([y, t])
     l_cls_real, logs = classification_loss(real_logits, real_labels, name="cls_real")
-    if condition == "reference":  # detached: G's losses must not train the E2 that judges G (see above)
+    if condition == "reference":  # end to end by default (cfg.detach_label=False); detached, only real faces train E2
         soft = torch.softmax(real_logits.float(), 1)
-        l_src, l_tgt = (soft.detach() if getattr(cfg, "detach_label", True) else soft).split(n)
+        l_src, l_tgt = (soft.detach() if cfg.detach_label else soft).split(n)
     else:
         l_src, l_tgt = one_hot(y, k), one_hot(t, k)
     # translate (eq. 6), and ask the frozen judges D and E2 about the result
@@ -92,7 +92,7 @@ def discriminator_objective(net: DECGAN, batch: dict, cfg: Config, *, fakes: tor
     fake_labels = batch["t"] if fake_labels is None else fake_labels
     fakes = fakes.detach()
     if pool is not None: fakes, fake_labels = pool.push_and_sample(fakes, fake_labels)
-    gamma = getattr(cfg, "r1_gamma", 0.0)
+    gamma = cfg.r1_gamma
     x = batch["x"].detach().requires_grad_(True) if gamma > 0 else batch["x"]
     n = x.shape[0]
     # one D pass over real and fake together (D has no batch statistics, so this equals two passes); the fakes

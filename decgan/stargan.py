@@ -12,14 +12,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import MODEL_SETTINGS, Config
+from .interface import ModelSpec, StepEnv, Trainer, adam
 from .models import InstanceNorm, as_label_vector, concat_label, memory_format_of, one_hot
 
 # %% auto #0
 __all__ = ['G_BASE', 'D_BASE', 'MAX_RES_BLOCKS', 'LEAKY_SLOPE', 'LAMBDA_GP', 'LAMBDA_CLS', 'LAMBDA_REC', 'N_CRITIC',
-           'STARGAN_SETTINGS', 'STARGAN_LOG_KEYS', 'n_res_blocks', 'd_depth', 'ResidualBlock', 'StarGANGenerator',
-           'StarGANDiscriminator', 'StarGAN', 'wgan_d_loss', 'wgan_g_loss', 'interpolate', 'gradient_penalty',
-           'domain_loss', 'reconstruction_loss', 'stargan_d_objective', 'stargan_g_objective', 'is_g_step',
-           'stargan_lr', 'set_stargan_lr', 'stargan_optimizers', 'stargan_step']
+           'STARGAN_SETTINGS', 'STARGAN_LOG_KEYS', 'STARGAN_SPEC', 'n_res_blocks', 'd_depth', 'ResidualBlock',
+           'StarGANGenerator', 'StarGANDiscriminator', 'StarGAN', 'wgan_d_loss', 'wgan_g_loss', 'interpolate',
+           'gradient_penalty', 'domain_loss', 'reconstruction_loss', 'stargan_d_objective', 'stargan_g_objective',
+           'is_g_step', 'stargan_lr', 'set_stargan_lr', 'stargan_optimizers', 'stargan_step', 'StarGANTrainer',
+           'stargan_probe_loss']
 
 # %% ../nbs/05b_stargan.ipynb #671e85bb
 G_BASE, D_BASE = 64, 64  # first-layer filters of G and D at width 1.0 (the paper's)
@@ -185,8 +187,9 @@ def reconstruction_loss(x: torch.Tensor, x_rec: torch.Tensor) -> tuple[torch.Ten
 
 # %% ../nbs/05b_stargan.ipynb #f6d3c7b1
 def stargan_d_objective(net: StarGAN, batch: dict, *, fake: torch.Tensor, alpha: torch.Tensor,
-                        lambda_gp: float = LAMBDA_GP, lambda_cls: float = LAMBDA_CLS) -> tuple[torch.Tensor, dict]:
-    "L_D = mean D_src(fake) - mean D_src(x) + lambda_cls CE(D_cls(x), y) + lambda_gp GP on interpolates (alpha per image)."
+                        lambda_gp: float = LAMBDA_GP, lambda_cls: float = LAMBDA_CLS,
+                        lambda_adv: float = 1.0) -> tuple[torch.Tensor, dict]:
+    "L_D = lambda_adv (mean D_src(fake) - mean D_src(x)) + lambda_cls CE(D_cls(x), y) + lambda_gp GP on interpolates (alpha per image)."
     x, y = batch["x"], batch["y"]
     n = x.shape[0]
     fake = fake.detach().to(dtype=x.dtype, memory_format=memory_format_of(x))
@@ -195,14 +198,14 @@ def stargan_d_objective(net: StarGAN, batch: dict, *, fake: torch.Tensor, alpha:
     l_cls, lg = domain_loss(cls[:n], y, name="D/cls_real"); logs |= lg
     x_hat = interpolate(x, fake, alpha).contiguous(memory_format=memory_format_of(x))
     gp, lg = gradient_penalty(lambda h: net.D(h)[0], x_hat); logs |= lg
-    loss = l_adv + lambda_cls * l_cls + lambda_gp * gp
+    loss = lambda_adv * l_adv + lambda_cls * l_cls + lambda_gp * gp
     logs["D/total"] = loss.detach()
     return loss, logs
 
 
-def stargan_g_objective(net: StarGAN, batch: dict, *, fake: torch.Tensor | None = None,
-                        lambda_cls: float = LAMBDA_CLS, lambda_rec: float = LAMBDA_REC) -> tuple[torch.Tensor, dict]:
-    "L_G = -mean D_src(G(x, t)) + lambda_cls CE(D_cls(G(x, t)), t) + lambda_rec |x - G(G(x, t), y)|; `fake` = G(x, t) if given."
+def stargan_g_objective(net: StarGAN, batch: dict, *, fake: torch.Tensor | None = None, lambda_cls: float = LAMBDA_CLS,
+                        lambda_rec: float = LAMBDA_REC, lambda_adv: float = 1.0) -> tuple[torch.Tensor, dict]:
+    "L_G = -lambda_adv mean D_src(G(x, t)) + lambda_cls CE(D_cls(G(x, t)), t) + lambda_rec |x - G(G(x, t), y)|; `fake` = G(x, t) if given."
     x, y, t = batch["x"], batch["y"], batch["t"]
     k = net.n_expressions
     fake = net.G(x, one_hot(t, k)) if fake is None else fake
@@ -210,7 +213,7 @@ def stargan_g_objective(net: StarGAN, batch: dict, *, fake: torch.Tensor | None 
     l_adv, logs = wgan_g_loss(src)
     l_cls, lg = domain_loss(cls, t, name="G/cls_fake"); logs |= lg
     l_rec, lg = reconstruction_loss(x, net.G(fake, one_hot(y, k))); logs |= lg
-    loss = l_adv + lambda_cls * l_cls + lambda_rec * l_rec
+    loss = lambda_adv * l_adv + lambda_cls * l_cls + lambda_rec * l_rec
     logs["G/total"] = loss.detach()
     return loss, logs
 
@@ -224,28 +227,26 @@ def is_g_step(step: int) -> bool:
     return (step + 1) % N_CRITIC == 0
 
 
-def stargan_lr(step: int, cfg: Config) -> float:
-    "Learning rate at step `step`: cfg.lr for the first half of cfg.steps, then linearly to 0 at cfg.steps."
+def stargan_lr(step: int, cfg: Config, *, base: float | None = None) -> float:
+    "Learning rate at step `step`: `base` (default cfg.lr) for the first half of cfg.steps, then linearly to 0 at cfg.steps."
     if step < 0: raise ValueError(f"stargan_lr: step {step} is negative")
+    base = float(cfg.lr if base is None else base)
     start = cfg.steps // 2
-    if step < start: return float(cfg.lr)
-    return float(cfg.lr) * max(0.0, (cfg.steps - step) / max(1, cfg.steps - start))
+    if step < start: return base
+    return base * max(0.0, (cfg.steps - step) / max(1, cfg.steps - start))
 
 
 def set_stargan_lr(opts: dict, step: int, cfg: Config) -> float:
-    "Write `stargan_lr(step, cfg)` into every param group of every optimiser in `opts`; returns it."
-    lr = stargan_lr(step, cfg)
-    for opt in opts.values():
+    "Write `stargan_lr(step, cfg)` into G's param groups, and D's from its own base cfg.lr_d when set; returns G's."
+    for name, opt in opts.items():
+        lr = stargan_lr(step, cfg, base=cfg.lr_d if name == "D" and cfg.lr_d is not None else None)
         for group in opt.param_groups: group["lr"] = lr
-    return lr
+    return stargan_lr(step, cfg)
 
 
 def stargan_optimizers(net: StarGAN, cfg: Config) -> dict[str, torch.optim.Adam]:
-    "{'G': Adam(G), 'D': Adam(D)} with lr cfg.lr and betas (cfg.beta1, cfg.beta2); fused on CUDA."
-    fused = next(net.parameters()).device.type == "cuda"
-    def adam(module):
-        return torch.optim.Adam(module.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=fused or None)
-    return {"G": adam(net.G), "D": adam(net.D)}
+    "{'G': Adam(G) at cfg.lr, 'D': Adam(D) at cfg.lr_d (None: cfg.lr)}, betas (cfg.beta1, cfg.beta2); fused on CUDA."
+    return {"G": adam(net.G.parameters(), cfg), "D": adam(net.D.parameters(), cfg, lr=cfg.lr_d)}
 
 # %% ../nbs/05b_stargan.ipynb #b2d02419
 #: every key a StarGAN step can log (D-only steps log the D/ keys), for fixed CSV columns
@@ -260,7 +261,8 @@ def _uniform(n: int, *, generator: torch.Generator | None, device: torch.device)
 
 def stargan_step(net: StarGAN, opts: dict, batch: dict, cfg: Config, *, step: int,
                  generator: torch.Generator | None) -> dict[str, torch.Tensor]:
-    "One D update on `batch` and, when `is_g_step(step)`, one G update; lr from `stargan_lr`. Returns detached 0-dim logs."
+    """One D update on `batch` and, when `is_g_step(step)`, one G update; lr from `stargan_lr`, loss weights
+    cfg.lambda_adv, cfg.lambda_cls, cfg.lambda_rec (StarGAN's 1, 1, 10 by default). Returns detached 0-dim logs."""
     missing = [key for key in ("x", "y", "t") if key not in batch]
     if missing:
         raise KeyError(f"StarGAN step: batch lacks {', '.join(missing)}; expected the dict of DeviceData.sample (x, y, ref, t)")
@@ -270,14 +272,42 @@ def stargan_step(net: StarGAN, opts: dict, batch: dict, cfg: Config, *, step: in
     with contextlib.nullcontext() if g_step else torch.no_grad():
         fake = net.G(x, one_hot(t, net.n_expressions))
     alpha = _uniform(x.shape[0], generator=generator, device=x.device)
-    d_loss, logs = stargan_d_objective(net, batch, fake=fake, alpha=alpha)
+    d_loss, logs = stargan_d_objective(net, batch, fake=fake, alpha=alpha, lambda_cls=cfg.lambda_cls, lambda_adv=cfg.lambda_adv)
     opts["D"].zero_grad(set_to_none=True)
     d_loss.backward()
     opts["D"].step()
     if g_step:
-        g_loss, g_logs = stargan_g_objective(net, batch, fake=fake)
+        g_loss, g_logs = stargan_g_objective(net, batch, fake=fake, lambda_cls=cfg.lambda_cls, lambda_rec=cfg.lambda_rec,
+                                             lambda_adv=cfg.lambda_adv)
         opts["G"].zero_grad(set_to_none=True)
         g_loss.backward()
         opts["G"].step()
         logs |= g_logs
     return logs
+
+# %% ../nbs/05b_stargan.ipynb #e6999b02
+class StarGANTrainer(Trainer):
+    "`stargan_step` under the run's autocast; the generator moves on `is_g_step` steps only."
+    def __init__(self, net: StarGAN, opts: dict, cfg: Config, env: StepEnv):
+        self.opts, self.cfg, self.env = opts, cfg, env
+        self.view = env.view(net, ("G", "D"), broadcast_buffers=False)
+
+    def step(self, batch: dict, i: int) -> dict[str, torch.Tensor]:
+        with self.env.autocast():
+            return stargan_step(self.view, self.opts, batch, self.cfg, step=i, generator=self.env.sampler)
+
+    def moves_generator(self, i: int) -> bool: return is_g_step(i)
+
+
+def stargan_probe_loss(net: StarGAN, batch: dict, cfg: Config) -> torch.Tensor:
+    "A translation and both of D's outputs on the batch: the pass the precision probe times."
+    src, cls = net.D(batch["x"])
+    return net.translate(batch["x"], batch["t"]).float().mean() + src.float().mean() + cls.float().mean()
+
+
+STARGAN_SPEC = ModelSpec(
+    name="stargan", title="StarGAN", build=StarGAN, optimizers=stargan_optimizers, trainer=StarGANTrainer,
+    probe_loss=stargan_probe_loss, averaged=("G",),
+    progress={"G/total": "G", "D/total": "D", "G/rec": "rec", "D/cls_real_acc": "acc_cls", "G/cls_fake_acc": "acc_fake"},
+    log_keys=STARGAN_LOG_KEYS, uses=frozenset({"lambda_adv", "lambda_cls", "lambda_rec", "lr_d"}),
+    summary="Choi et al. 2018: one label-conditioned generator, a WGAN-GP critic with a domain classifier")

@@ -77,6 +77,11 @@ def test_one_photo_to_expression(files):
     assert "only seen drawn faces" in summary["warnings"][0] and "not meaningful" in summary["warnings"][0]
     assert err.count("warning: ") == 1 and "only seen drawn faces" in err, err
     assert summary["crop"] == "template"
+    # run again as people do: the existing output is replaced (atomically), not refused
+    code, again, err = run(files / "astronaut.png", "--to", "happy", "--checkpoint", files / "demo.pt", "-o", out)
+    assert code == 0 and again["written"] == [str(out)], err
+    assert (np.asarray(Image.open(out)) == after).all()
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
 
 @pytest.mark.parametrize("dataset, crop", [("rafdb", "rafdb-aligned"), ("ckplus", "template")])

@@ -47,16 +47,16 @@ echo ">> budget: $STEPS steps x $DEMO_BATCH images per DECGAN run ($STEPS_WHY)"
 
 # each model's batch in the preset (a baseline brings its own: decgan.core.MODEL_SETTINGS)
 declare -A MBATCH
-while read -r m b; do MBATCH[$m]=$b; done < <("$BIN/python" -c "from decgan.core import MODELS, Config
-for m in MODELS: print(m, Config.preset_of('$PRESET', model=m).batch_size)")
+while read -r m b; do MBATCH[$m]=$b; done < <("$BIN/python" -c "from decgan.core import Config; from decgan.registry import model_names
+for m in model_names(): print(m, Config.preset_of('$PRESET', model=m).batch_size)")
 
 # each model's precision, decided once here by decgan.train.choose_precision's probe (bf16 where it is faster) and
 # passed to all of that model's runs: probed inside each run, with the other lane busy, a model whose two precisions
 # are close (StarGAN at the demo preset: bf16 1.2-1.3x faster) could come out differently on its two trees
 declare -A MPREC
 while IFS=$'\t' read -r m prec why; do MPREC[$m]=$prec; echo ">> precision of $m: $prec ($why)"; done < <(
-  "$BIN/python" -c "from decgan.core import MODELS, Config, get_device; from decgan.train import choose_precision
-for m in MODELS: print(m, *choose_precision(Config.preset_of('$PRESET', model=m), get_device('auto')), sep='\t')")
+  "$BIN/python" -c "from decgan.core import Config, get_device; from decgan.registry import model_names; from decgan.train import choose_precision
+for m in model_names(): print(m, *choose_precision(Config.preset_of('$PRESET', model=m), get_device('auto')), sep='\t')")
 
 # the runs: tools/demo_runs.tsv (run, part, data, name, key=value parameters; budget=F trains F times the images)
 declare -A PARAMS TITLE DATA MODEL; RUNS=()

@@ -1,13 +1,13 @@
 """Write (or, with --check, compare) the papermill `parameters` cell of nbs/06_train.ipynb from decgan.core.Config.
 
-    python tools/parameters_cell.py           # rewrite the cell from decgan.train.parameters_cell()
+    python tools/parameters_cell.py           # rewrite the cell from decgan.run_options.parameters_cell()
     python tools/parameters_cell.py --check   # exit 1 when the notebook's cell differs (make test runs this)
 """
 import json
 import sys
 from pathlib import Path
 
-from decgan.train import parameters_cell
+from decgan.run_options import parameters_cell
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "nbs" / "06_train.ipynb"
 
