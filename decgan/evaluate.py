@@ -23,13 +23,15 @@ from .metrics import (bootstrap_ci, cosine_rows, expression_hits, frechet_distan
                             one_thread, psnr, ssim)
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'NO_TRUTH', 'METRICS', 'METRIC_COLUMN', 'EvalSet', 'synth_identities', 'evaluation_data', 'synth_truth',
-           'build_eval_set', 'smoke_checkpoints', 'judges_for', 'translate_all', 'score_outputs', 'summarise',
-           'paired_difference', 'Evaluation', 'evaluate_outputs', 'evaluate_model', 'judge_columns',
-           'evaluate_checkpoint']
+__all__ = ['EMOTIONS', 'MIN_REFERENCE', 'NO_TRUTH', 'METRICS', 'METRIC_COLUMN', 'EvalSet', 'synth_identities', 'evaluation_data',
+           'synth_truth', 'build_eval_set', 'smoke_checkpoints', 'judges_for', 'translate_all', 'score_outputs',
+           'summarise', 'paired_difference', 'Evaluation', 'reference_features', 'evaluate_outputs', 'evaluate_model',
+           'judge_columns', 'evaluate_checkpoint']
 
 # %% ../nbs/07c_evaluate.ipynb #3d9443d8
 EMOTIONS = tuple(range(1, N_EXPRESSIONS))        # the six target expressions (all but neutral)
+#: the fewest real faces FID/KID can be measured against (a Gaussian fit needs two)
+MIN_REFERENCE = 2
 
 
 @dataclass
@@ -44,16 +46,22 @@ class EvalSet:
     dataset: str
     truth_kind: str                  # where `truth` comes from, or why there is none
     skipped: list = field(default_factory=list)   # (path, reason) the loader skipped in the test split
+    reference_kind: str = ""         # what the FID/KID reference is, or "none: ..." and why there is none
 
     def __len__(self): return len(self.targets)
+
+    @property
+    def has_reference(self) -> bool:
+        "Are there enough real faces of the targets (`MIN_REFERENCE`) for FID/KID?"
+        return len(self.real) >= MIN_REFERENCE
 
     def describe(self) -> str:
         return (f"{self.dataset}: {len(self)} translations of {len(self.source_index.unique())} test faces of "
                 f"{len(self.subjects.unique())} unseen identities; truth: {self.truth_kind}; "
-                f"FID reference: {len(self.real)} real test faces; "
+                f"FID reference: {f'{len(self.real)} real test faces' if self.has_reference else self.reference_kind}; "
                 f"{skip_summary(self.skipped)} test images skipped by the loader")
 
-
+# %% ../nbs/07c_evaluate.ipynb #49b595b1
 def synth_identities(prepared) -> torch.Tensor:
     "The renderer's identity of every image of a prepared synthetic tree, looked up in its `synth_meta.csv`."
     from decgan.synth_data import read_meta
@@ -94,11 +102,25 @@ def synth_truth(identity: int, expression: int, *, size: int, seed: int = 0, gre
     img = np.array(Image.fromarray(img).resize((size, size), Image.Resampling.LANCZOS)) if big != size else img
     return torch.from_numpy(img).permute(2, 0, 1).contiguous()
 
-
+# %% ../nbs/07c_evaluate.ipynb #c7f989e6
 #: why a dataset has no true target face for a translation (the table's "n/a" for SSIM / PSNR / L1)
 NO_TRUTH = dict(rafdb="none: RAF-DB has one photo per person, so no photo of that person with the target expression exists",
                 folder="none: an image folder names no person, so no photo of that person with the target expression is known",
                 ckplus="none: no neutral -> peak sequence of the same subject in the test split")
+
+
+def _no_neutral(test) -> str:
+    "Why a test split without a neutral face cannot be evaluated, with what it holds."
+    held = ", ".join(f"{n} {EXPRESSIONS[e]}" for e, n in enumerate(torch.bincount(test.labels, minlength=N_EXPRESSIONS).tolist()) if n)
+    return (f"{test.root}: the test split has no neutral face (it holds {held or 'no labelled face'}); the evaluation "
+            f"translates each neutral test face to the six emotions, so it needs at least one neutral face in the test split")
+
+
+def _reference_kind(n_real: int) -> str:
+    "The FID/KID reference in words: its size, or 'none: ...' and why FID/KID are n/a."
+    if n_real >= MIN_REFERENCE: return f"{n_real} real test faces of the six target expressions"
+    return (f"none: the test split holds {n_real} real face(s) of the six target expressions, and FID/KID need at least "
+            f"{MIN_REFERENCE} as their reference")
 
 
 def build_eval_set(test, *, targets=EMOTIONS, synth_seed: int = 0) -> EvalSet:
@@ -111,7 +133,7 @@ def build_eval_set(test, *, targets=EMOTIONS, synth_seed: int = 0) -> EvalSet:
     synthetic = is_synthetic(test.root) and dataset == "ckplus"      # the renderer's truth is made for the CK+-format tree
     if synthetic or len(test.pairs) == 0:
         neutral = (test.pairs[:, 0].unique() if len(test.pairs) else torch.nonzero(test.labels == 0).flatten())
-        if len(neutral) == 0: raise ValueError(f"{test.root}: no neutral test faces to translate")
+        if len(neutral) == 0: raise ValueError(_no_neutral(test))
         src = neutral.repeat_interleave(len(targets))
         tgt = torch.tensor(targets).repeat(len(neutral))
         truth, kind = None, NO_TRUTH.get(dataset, NO_TRUTH["ckplus"]) + (" (synthetic tree)" if is_synthetic(test.root) else "")
@@ -126,7 +148,8 @@ def build_eval_set(test, *, targets=EMOTIONS, synth_seed: int = 0) -> EvalSet:
         src, peak = test.pairs[keep, 0], test.pairs[keep, 1]
         tgt, truth, kind = test.labels[peak], test.images[peak], "peak frame of the same CK+ sequence"
     return EvalSet(sources=test.images[src], targets=tgt.long(), subjects=test.subjects[src], source_index=src,
-                   truth=truth, real=real, dataset=dataset, truth_kind=kind, skipped=list(test.skipped))
+                   truth=truth, real=real, dataset=dataset, truth_kind=kind, skipped=list(test.skipped),
+                   reference_kind=_reference_kind(len(real)))
 
 # %% ../nbs/07c_evaluate.ipynb #2368cc6c
 def smoke_checkpoints(root: str | os.PathLike, *, n_subjects: int = 10, image_size: int = 16, seed: int = 0,
@@ -199,7 +222,7 @@ def score_outputs(outputs: torch.Tensor, es: EvalSet, judges: Judges) -> tuple[p
         rows["ssim"] = rows["psnr"] = rows["l1"] = np.nan
     return rows, feats
 
-
+# %% ../nbs/07c_evaluate.ipynb #89c7bbc0
 def _clusters(keys) -> list[np.ndarray]:
     keys = np.asarray(keys)
     return [np.flatnonzero(keys == k) for k in np.unique(keys)]
@@ -222,6 +245,19 @@ def summarise(rows: pd.DataFrame, feats: torch.Tensor | None = None, real_feats:
                           kid_subsets=kid_subsets, seed=seed)
 
 
+def _set_distances(f, real_feats, pick, n_members: int, *, n_boot: int, kid_subsets: int, seed: int) -> dict:
+    "FID and KID of output features `f` against `real_feats`, each with its identity-level bootstrap interval."
+    rec = dict(fid=frechet_distance(f, real_feats))
+    rec["fid_lo"], rec["fid_hi"] = bootstrap_ci(lambda c: frechet_distance(f[pick(c)], real_feats), n_members,
+                                                n_boot=n_boot, seed=seed)
+    size = min(len(f), len(real_feats))
+    rec["kid"] = kernel_distance(f, real_feats, subsets=kid_subsets, subset_size=size, seed=seed)[0]
+    rec["kid_lo"], rec["kid_hi"] = bootstrap_ci(
+        lambda c: kernel_distance(f[pick(c)], real_feats, subsets=2, subset_size=size, seed=seed)[0],
+        n_members, n_boot=n_boot, seed=seed)
+    return rec
+
+
 def _summarise(rows, feats, real_feats, *, n_boot, n_boot_sets, kid_subsets, seed) -> pd.DataFrame:
     out = []
     groups = [("all", rows.index.to_numpy())] + [(EXPRESSIONS[t], rows.index[rows.target == t].to_numpy())
@@ -238,21 +274,14 @@ def _summarise(rows, feats, real_feats, *, n_boot, n_boot_sets, kid_subsets, see
             rec[m] = float(v.mean())
             rec[f"{m}_lo"], rec[f"{m}_hi"] = bootstrap_ci(lambda c: v[pick(c)].mean(), len(members), n_boot=n_boot, seed=seed)
         if name == "all" and feats is not None and real_feats is not None:
-            f = feats[torch.tensor(idx)]
-            rec["fid"] = frechet_distance(f, real_feats)
-            rec["fid_lo"], rec["fid_hi"] = bootstrap_ci(lambda c: frechet_distance(f[pick(c)], real_feats), len(members),
-                                                        n_boot=n_boot_sets, seed=seed)
-            size = min(len(f), len(real_feats))
-            rec["kid"] = kernel_distance(f, real_feats, subsets=kid_subsets, subset_size=size, seed=seed)[0]
-            rec["kid_lo"], rec["kid_hi"] = bootstrap_ci(
-                lambda c: kernel_distance(f[pick(c)], real_feats, subsets=2, subset_size=size, seed=seed)[0],
-                len(members), n_boot=n_boot_sets, seed=seed)
+            rec |= _set_distances(feats[torch.tensor(idx)], real_feats, pick, len(members), n_boot=n_boot_sets,
+                                  kid_subsets=kid_subsets, seed=seed)
         else:
             for m in ("fid", "kid"): rec[m] = rec[f"{m}_lo"] = rec[f"{m}_hi"] = np.nan
         out.append(rec)
     return pd.DataFrame(out)
 
-
+# %% ../nbs/07c_evaluate.ipynb #45799f2c
 def paired_difference(rows_a: pd.DataFrame, rows_b: pd.DataFrame, metric: str, *, n_boot: int = 1000,
                       seed: int = 0) -> tuple[float, float, float]:
     "Mean of (a − b) over the same translations, with an identity-level bootstrap interval: (diff, lo, hi)."
@@ -278,11 +307,16 @@ class Evaluation:
     step: int | None = None
 
 
+def reference_features(es: EvalSet, judges: Judges) -> torch.Tensor | None:
+    "The expression judge's features of the FID/KID reference (`es.real`); None when it is too small (FID/KID n/a)."
+    return judge_outputs(judges.expression, es.real)[1] if es.has_reference else None
+
+
 def evaluate_outputs(name: str, outputs: torch.Tensor, es: EvalSet, judges: Judges, *, real_feats: torch.Tensor | None = None,
                      n_boot: int = 1000, seed: int = 0, seconds: float = 0.0, **info) -> Evaluation:
     "Score given outputs (float in [-1, 1], one per translation of `es`)."
     t0 = time.perf_counter()
-    if real_feats is None: real_feats = judge_outputs(judges.expression, es.real)[1]
+    if real_feats is None: real_feats = reference_features(es, judges)
     rows, feats = score_outputs(outputs, es, judges)
     summary = summarise(rows, feats, real_feats, n_boot=n_boot, seed=seed)
     return Evaluation(name, rows, feats, summary, seconds + time.perf_counter() - t0, **info)
@@ -314,12 +348,13 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, name: str | None = Non
     model, cfg = load_model(checkpoint, device=dev)
     if judges is None or eval_set is None:
         train, test = evaluation_data(cfg, split="train"), evaluation_data(cfg, split="test")
+        if eval_set is None: eval_set = build_eval_set(test)     # before the judges: a split it refuses trains none
         if judges is None:
             judge_dir = Path(judge_dir) if judge_dir is not None else Path(test.root).parent / ".decgan_judges"
             judges = build_judges(train, test, cache_dir=judge_dir, identity_judge=identity_judge, epochs=judge_epochs,
                                   device=dev, log=log)
-        if eval_set is None: eval_set = build_eval_set(test)
     ev = evaluate_model(name or cfg.model, model, eval_set, judges, batch_size=batch_size, n_boot=n_boot, seed=seed)
     if log: log(f"{ev.name}: {eval_set.describe()}; {ev.seconds:.1f} s")
     return ev.summary.assign(model=ev.name, checkpoint=str(checkpoint), dataset=eval_set.dataset,
-                             truth=eval_set.truth_kind, n_skipped_test=len(eval_set.skipped), **judge_columns(judges))
+                             truth=eval_set.truth_kind, fid_reference=eval_set.reference_kind,
+                             n_skipped_test=len(eval_set.skipped), **judge_columns(judges))

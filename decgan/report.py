@@ -16,29 +16,20 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .core import atomic_path, get_device
+from .core import atomic_path, get_device, uint8_to_model
 from .evaluate import (METRIC_COLUMN, METRICS, EvalSet, build_eval_set, evaluate_model, evaluate_outputs,
-                             judge_columns, judges_for, paired_difference)
-from .judges import Judges, judge_outputs, skip_summary
-from .core import uint8_to_model
+                             evaluation_data, judge_columns, judges_for, paired_difference, reference_features)
+from .judges import Judges, skip_summary
 
 # %% auto #0
-__all__ = ['RUN_FIELDS', 'GOALS', 'JUDGE_GOAL', 'Results', 'markdown_table', 'config_changes', 'check_goals', 'results_table',
-           'results_markdown', 'write_results']
+__all__ = ['METRIC_FORMAT', 'RUN_FIELDS', 'GOALS', 'JUDGE_GOAL', 'markdown_table', 'metric_columns', 'config_changes',
+           'check_goals', 'Results', 'results_table', 'results_markdown', 'write_results']
 
-# %% ../nbs/07d_report.ipynb #66b427f2
-@dataclass
-class Results:
-    "What `results_table` measured and wrote."
-    table: pd.DataFrame
-    by_expression: pd.DataFrame
-    comparisons: pd.DataFrame
-    goals: pd.DataFrame
-    judges: Judges
-    eval_set: EvalSet
-    evaluations: dict
-    files: dict
-    seconds: float
+# %% ../nbs/07d_report.ipynb #de83412e
+#: how each metric reads in a table, its header and its digits: the results' markdown here, the README's table
+#: (tools/readme_results.py) alike
+METRIC_FORMAT = dict(expression_accuracy=("expression acc.", 3), identity_similarity=("identity sim.", 3), ssim=("SSIM", 3),
+                     psnr=("PSNR (dB)", 2), l1=("L1", 4), fid=("FID (judge features)", 2), kid=("KID (judge features)", 4))
 
 
 def _fmt(v, digits: int = 3) -> str:
@@ -60,11 +51,11 @@ def markdown_table(df: pd.DataFrame, columns: dict) -> str:
     return "\n".join(lines)
 
 
-_DIGITS = dict(expression_accuracy=3, identity_similarity=3, ssim=3, psnr=2, l1=4, fid=2, kid=4)
-_HEADERS = dict(expression_accuracy="expression acc.", identity_similarity="identity sim.", ssim="SSIM", psnr="PSNR (dB)",
-                l1="L1", fid="FID (judge features)", kid="KID (judge features)")
+def metric_columns(metrics) -> dict:
+    "{header: row -> 'mean [lo, hi]'} for `metrics`, headers and digits from `METRIC_FORMAT` (for `markdown_table`)."
+    return {METRIC_FORMAT[m][0]: (lambda r, m=m: _with_ci(r, m, METRIC_FORMAT[m][1])) for m in metrics}
 
-
+# %% ../nbs/07d_report.ipynb #428f4b4a
 #: Config fields that say how a run was carried out, not what was trained: ignored when runs are compared
 RUN_FIELDS = ("data_root", "device", "out_dir", "resume", "log_every", "sample_every", "ckpt_every",
               "channels_last", "compile")
@@ -76,6 +67,7 @@ def config_changes(cfg, base) -> str:
                      if f.name not in RUN_FIELDS and getattr(cfg, f.name) != getattr(base, f.name))
 
 
+# %% ../nbs/07d_report.ipynb #a616f087
 #: The main job's goals on the embedded default (issue 14), one place for the results table and the README: the
 #: reference model's mean must reach each threshold; it must also lead the baseline beyond the paired interval.
 GOALS = {"expression_accuracy": 0.98, "ssim": 0.88, "identity_similarity": 0.96}
@@ -120,21 +112,11 @@ def check_goals(table: pd.DataFrame, comparisons: pd.DataFrame, *, model: str = 
                           "met" if -c["hi"] > 1e-9 else "missed", ""))
     return pd.DataFrame(goals, columns=["goal", "measured", "met", "read against"])
 
-
-def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", stem: str = "results",
-                  judge_dir: str | os.PathLike | None = None,
-                  identity_judge: str = "auto", judge_epochs: int = 60, references: bool = True,
-                  device: str | torch.device = "auto",
-                  batch_size: int = 64, n_boot: int = 1000, seed: int = 0, command: str = "",
-                  log: Callable | None = print) -> Results:
-    "Evaluate `{name: checkpoint}` on one dataset's held-out split and write `<stem>.csv` / `.md` (and friends) to `out_dir`."
+# %% ../nbs/07d_report.ipynb #d542c032
+def _load_same_data(checkpoints: dict, device) -> dict:
+    "{name: (model, cfg)} of `checkpoints`, refused unless all were trained on the same data at the same size."
     from decgan.checkpoint import load_model
-    if not checkpoints: raise ValueError("results_table: no checkpoints given")
-    t_start = time.perf_counter()
-    dev = get_device(device)
-    loaded = {}
-    for name, path in checkpoints.items():
-        loaded[name] = load_model(path, device=dev)
+    loaded = {name: load_model(path, device=device) for name, path in checkpoints.items()}
     ref_cfg = next(iter(loaded.values()))[1]
     key = lambda c: (c.dataset, str(Path(c.data_root).resolve()) if c.data_root else None, c.image_size, c.channels, c.align)
     odd = [f"{n} ({checkpoints[n]}): dataset={c.dataset}, data_root={c.data_root}, image_size={c.image_size}"
@@ -143,14 +125,15 @@ def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", 
         raise ValueError("results_table: all checkpoints must come from the same data and image size as "
                          f"{next(iter(checkpoints))} (dataset={ref_cfg.dataset}, data_root={ref_cfg.data_root}, "
                          f"image_size={ref_cfg.image_size}); these differ: " + "; ".join(odd))
-    judges, test = judges_for(ref_cfg, judge_dir=judge_dir, identity_judge=identity_judge, epochs=judge_epochs,
-                              device=dev, log=log)
-    es = build_eval_set(test)
-    if log: log(judges.describe()); log(es.describe())
-    if log and es.skipped: log(f"skipped by the loader (not evaluated): {skip_summary(es.skipped)}")
-    real_feats = judge_outputs(judges.expression, es.real)[1]
-    evals = {}
+    return loaded
+
+
+def _evaluate_all(loaded: dict, checkpoints: dict, es: EvalSet, judges: Judges, *, references: bool, batch_size: int,
+                  n_boot: int, seed: int, log: Callable | None) -> dict:
+    "{name: Evaluation}: every checkpoint, then the reference rows (input unchanged; the true target where there is one)."
     from decgan.checkpoint import load_checkpoint
+    real_feats = reference_features(es, judges)
+    evals = {}
     for name, (model, cfg) in loaded.items():
         step = load_checkpoint(checkpoints[name])["step"]
         evals[name] = evaluate_model(name, model, es, judges, batch_size=batch_size, real_feats=real_feats, n_boot=n_boot,
@@ -162,11 +145,18 @@ def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", 
     if references and es.truth is not None:
         evals["true target (reference)"] = evaluate_outputs("true target (reference)", uint8_to_model(es.truth), es, judges,
                                                              real_feats=real_feats, n_boot=n_boot, seed=seed)
+    return evals
+
+# %% ../nbs/07d_report.ipynb #09ba9a17
+def _tables(evals: dict, loaded: dict, es: EvalSet, judges: Judges) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "(table, by_expression): each evaluation over all targets, with what it is, its budget and the judges; and per target."
+    ref_cfg = next(iter(loaded.values()))[1]
     judge_cols = judge_columns(judges)
     frames, by_expr = [], []
     for name, ev in evals.items():
-        info = dict(model=name, kind="model" if name in checkpoints else "reference", checkpoint=ev.checkpoint, step=ev.step,
-                    dataset=es.dataset, truth=es.truth_kind, n_skipped_test=len(es.skipped), seconds=round(ev.seconds, 2))
+        info = dict(model=name, kind="model" if name in loaded else "reference", checkpoint=ev.checkpoint, step=ev.step,
+                    dataset=es.dataset, truth=es.truth_kind, fid_reference=es.reference_kind, n_skipped_test=len(es.skipped),
+                    seconds=round(ev.seconds, 2))
         if name in loaded:    # the training budget, and what this run changes against the first (DECGAN's) config
             cfg = loaded[name][1]
             info |= dict(batch_size=cfg.batch_size, images_seen=ev.step * cfg.batch_size,
@@ -178,7 +168,11 @@ def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", 
     table = table[order + [c for c in table.columns if c not in order]]
     by_expression = pd.concat(by_expr, ignore_index=True)
     by_expression = by_expression[["model", "target"] + [c for c in by_expression.columns if c not in ("model", "target")]]
-    first = next(iter(checkpoints))
+    return table, by_expression
+
+
+def _comparisons(evals: dict, first: str, *, n_boot: int, seed: int) -> pd.DataFrame:
+    "Every other evaluation minus `first`, metric by metric (those it has), paired over the same translations."
     comps = []
     for name, ev in evals.items():
         if name == first: continue
@@ -187,46 +181,91 @@ def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", 
             d, lo, hi = paired_difference(ev.rows, evals[first].rows, m, n_boot=n_boot, seed=seed)
             comps.append(dict(model=name, reference=first, metric=m, difference=d, lo=lo, hi=hi,
                               significant=bool(lo > 1e-9 or hi < -1e-9)))   # float round-off is not a difference
-    comparisons = pd.DataFrame(comps, columns=["model", "reference", "metric", "difference", "lo", "hi", "significant"])
-    goals = check_goals(table, comparisons, model=first, judge_accuracy=judges.expression_test_accuracy) \
-        if "IcGAN" in checkpoints else check_goals(table, comparisons, model=first, baseline="",
-                                                   judge_accuracy=judges.expression_test_accuracy)
+    return pd.DataFrame(comps, columns=["model", "reference", "metric", "difference", "lo", "hi", "significant"])
+
+# %% ../nbs/07d_report.ipynb #db3d8471
+@dataclass
+class Results:
+    "What `results_table` measured and wrote."
+    table: pd.DataFrame
+    by_expression: pd.DataFrame
+    comparisons: pd.DataFrame
+    goals: pd.DataFrame
+    judges: Judges
+    eval_set: EvalSet
+    evaluations: dict
+    files: dict
+    seconds: float
+
+
+def results_table(checkpoints: dict, *, out_dir: str | os.PathLike = "figures", stem: str = "results",
+                  judge_dir: str | os.PathLike | None = None,
+                  identity_judge: str = "auto", judge_epochs: int = 60, references: bool = True,
+                  device: str | torch.device = "auto",
+                  batch_size: int = 64, n_boot: int = 1000, seed: int = 0, command: str = "",
+                  log: Callable | None = print) -> Results:
+    "Evaluate `{name: checkpoint}` on one dataset's held-out split and write `<stem>.csv` / `.md` (and friends) to `out_dir`."
+    if not checkpoints: raise ValueError("results_table: no checkpoints given")
+    t_start = time.perf_counter()
+    dev = get_device(device)
+    loaded = _load_same_data(checkpoints, dev)
+    ref_cfg = next(iter(loaded.values()))[1]
+    es = build_eval_set(evaluation_data(ref_cfg, split="test"))     # before the judges: a split it refuses trains none
+    judges, _ = judges_for(ref_cfg, judge_dir=judge_dir, identity_judge=identity_judge, epochs=judge_epochs,
+                           device=dev, log=log)
+    if log: log(judges.describe()); log(es.describe())
+    if log and es.skipped: log(f"skipped by the loader (not evaluated): {skip_summary(es.skipped)}")
+    evals = _evaluate_all(loaded, checkpoints, es, judges, references=references, batch_size=batch_size, n_boot=n_boot,
+                          seed=seed, log=log)
+    table, by_expression = _tables(evals, loaded, es, judges)
+    first = next(iter(checkpoints))
+    comparisons = _comparisons(evals, first, n_boot=n_boot, seed=seed)
+    goals = check_goals(table, comparisons, model=first, baseline="IcGAN" if "IcGAN" in checkpoints else "",
+                        judge_accuracy=judges.expression_test_accuracy)
     seconds = time.perf_counter() - t_start
     files = write_results(Path(out_dir), stem=stem, table=table, by_expression=by_expression, comparisons=comparisons, goals=goals,
                           judges=judges, es=es, seconds=seconds, command=command)
     if log: log(f"results written to {', '.join(str(p) for p in files.values())} ({seconds:.1f} s)")
     return Results(table, by_expression, comparisons, goals, judges, es, evals, files, seconds)
 
+# %% ../nbs/07d_report.ipynb #6eff6133
+def _md_summary(table: pd.DataFrame, judges: Judges, es: EvalSet) -> list[str]:
+    "The report's heading, its data, its judges, how to read the values (and what is n/a, why), and the table."
+    cols = {"model": lambda r: str(r.model)} | metric_columns(METRICS + ("fid", "kid"))
+    return ["# Results: " + " vs ".join(table.model[table.kind == "model"].tolist()[:2])
+            + (" and ablations" if (table.kind == "model").sum() > 2 else "") + " on held-out identities", "",
+            f"Data: {es.describe()}.", "",
+            f"Expression judge: {judges.expression_name}; **accuracy on real held-out faces {judges.expression_test_accuracy:.3f}**.  ",
+            f"Identity judge: {judges.identity_name}; {judges.identity_summary()}. A model's identity similarity is the "
+            "cosine of the judge's embeddings of each input and its output (no gallery needed).  ",
+            f"FID / KID computed on: {judges.feature_name} (not Inception: not comparable with published FIDs).  ",
+            *([] if es.has_reference else [f"FID / KID: **n/a** — reference {es.reference_kind}.  "]),
+            "Values are means with 95% percentile-bootstrap intervals over test identities. "
+            + (f"SSIM / PSNR / L1 against the true target ({es.truth_kind}); PSNR is `inf` where an output equals its target. "
+               if es.truth is not None else f"SSIM / PSNR / L1: **n/a** — true target {es.truth_kind}. ")
+            + "Reference rows bracket the models: *input unchanged* (the neutral input returned as is: perfect identity, "
+            "no expression)" + (" and *true target* (the ceiling the judges allow)" if es.truth is not None else "")
+            + ". FID/KID on expression features measure how "
+            "much the outputs look like real faces *of the target expressions*, so the unchanged neutral input scores badly.", "",
+            markdown_table(table, cols), ""]
 
-def results_markdown(*, table, by_expression, comparisons, goals, judges: Judges, es: EvalSet, seconds: float,
-                     command: str = "", stem: str = "results") -> str:
-    "The markdown report of a results table."
-    cols = {"model": lambda r: str(r.model)} | {_HEADERS[m]: (lambda r, m=m: _with_ci(r, m, _DIGITS[m]))
-                                                 for m in METRICS + ("fid", "kid")}
-    md = ["# Results: " + " vs ".join(table.model[table.kind == "model"].tolist()[:2])
-          + (" and ablations" if (table.kind == "model").sum() > 2 else "") + " on held-out identities", "",
-          f"Data: {es.describe()}.", "",
-          f"Expression judge: {judges.expression_name}; **accuracy on real held-out faces {judges.expression_test_accuracy:.3f}**.  ",
-          f"Identity judge: {judges.identity_name}; {judges.identity_summary()}. A model's identity similarity is the "
-          "cosine of the judge's embeddings of each input and its output (no gallery needed).  ",
-          f"FID / KID computed on: {judges.feature_name} (not Inception: not comparable with published FIDs).  ",
-          "Values are means with 95% percentile-bootstrap intervals over test identities. "
-          + (f"SSIM / PSNR / L1 against the true target ({es.truth_kind}); PSNR is `inf` where an output equals its target. "
-             if es.truth is not None else f"SSIM / PSNR / L1: **n/a** — true target {es.truth_kind}. ")
-          + "Reference rows bracket the models: *input unchanged* (the neutral input returned as is: perfect identity, "
-          "no expression)" + (" and *true target* (the ceiling the judges allow)" if es.truth is not None else "")
-          + ". FID/KID on expression features measure how "
-          "much the outputs look like real faces *of the target expressions*, so the unchanged neutral input scores badly.", "",
-          markdown_table(table, cols), ""]
+
+def _md_runs(table: pd.DataFrame) -> list[str]:
+    "The training runs, each one's budget and what it changes against the first; nothing for a single run."
     runs = table[table.kind == "model"]
-    if "images_seen" in runs.columns and len(runs) > 1:
-        first = runs.iloc[0]
-        budget = lambda r: (f"{int(r.images_seen):,}" + ("" if r.images_seen == first.images_seen
-                                                          else f" (**not {first.model}'s budget**)"))
-        md += ["## Training runs", "", f"Budget = steps × batch (images seen); changes are against {first.model}'s configuration.", "",
-               markdown_table(runs, {"model": lambda r: str(r.model), "steps": lambda r: f"{int(r.step):,}",
-                                     "batch": lambda r: str(int(r.batch_size)), "images seen": budget,
-                                     "changes": lambda r: (r.changes or "–") if r.model != first.model else "(the reference)"}), ""]
+    if "images_seen" not in runs.columns or len(runs) < 2: return []
+    first = runs.iloc[0]
+    budget = lambda r: (f"{int(r.images_seen):,}" + ("" if r.images_seen == first.images_seen
+                                                      else f" (**not {first.model}'s budget**)"))
+    return ["## Training runs", "", f"Budget = steps × batch (images seen); changes are against {first.model}'s configuration.", "",
+            markdown_table(runs, {"model": lambda r: str(r.model), "steps": lambda r: f"{int(r.step):,}",
+                                  "batch": lambda r: str(int(r.batch_size)), "images seen": budget,
+                                  "changes": lambda r: (r.changes or "–") if r.model != first.model else "(the reference)"}), ""]
+
+
+def _md_comparisons_and_goals(comparisons: pd.DataFrame, goals: pd.DataFrame) -> list[str]:
+    "The paired differences and the goals, each section only when it has rows."
+    md = []
     if len(comparisons):
         md += ["## Paired differences (model − reference model, same translations)", "",
                markdown_table(comparisons, {"model": lambda r: r.model, "minus": lambda r: r.reference, "metric": lambda r: r.metric,
@@ -236,17 +275,34 @@ def results_markdown(*, table, by_expression, comparisons, goals, judges: Judges
         md += ["## Goals", "", markdown_table(goals, {"goal": lambda r: r.goal, "measured": lambda r: _fmt(r.measured),
                                                        "met": lambda r: r.met if r.met in ("met", "n/a") else f"**{r.met}**",
                                                        "read against": lambda r: r["read against"]}), ""]
-    skips = [("test", p, r) for p, r in es.skipped] + [("train", p, r) for p, r in getattr(judges, "train_skipped", [])]
-    md += ["## Skipped inputs", "",
-           f"Test split: {skip_summary(es.skipped)} images skipped by the loader, so not translated or scored.  ",
-           f"Training split (the judges' data): {skip_summary(getattr(judges, 'train_skipped', []))} images skipped."
-           + (f" Every one, with its reason: `{stem}_skipped.tsv`." if skips else ""), ""]
+    return md
+
+# %% ../nbs/07d_report.ipynb #f17f2345
+def _skipped_rows(es: EvalSet, judges: Judges) -> list[tuple]:
+    "(split, path, reason) of every image the loader skipped, test split first."
+    return [("test", p, r) for p, r in es.skipped] + [("train", p, r) for p, r in getattr(judges, "train_skipped", [])]
+
+
+def _md_skipped(es: EvalSet, judges: Judges, stem: str) -> list[str]:
+    return ["## Skipped inputs", "",
+            f"Test split: {skip_summary(es.skipped)} images skipped by the loader, so not translated or scored.  ",
+            f"Training split (the judges' data): {skip_summary(getattr(judges, 'train_skipped', []))} images skipped."
+            + (f" Every one, with its reason: `{stem}_skipped.tsv`." if _skipped_rows(es, judges) else ""), ""]
+
+
+def _md_per_expression(table: pd.DataFrame, by_expression: pd.DataFrame) -> list[str]:
     per = by_expression[by_expression.model.isin(table.model)]
-    md += ["## Per target expression", "",
-           markdown_table(per, {"model": lambda r: r.model, "target": lambda r: r.target, "n": lambda r: str(r.n)}
-                          | {_HEADERS[m]: (lambda r, m=m: _with_ci(r, m, _DIGITS[m])) for m in METRICS}), "",
-           f"Evaluation wall time: {seconds:.1f} s" + (f"; command: `{command}`" if command else ""), ""]
-    return "\n".join(md)
+    return ["## Per target expression", "",
+            markdown_table(per, {"model": lambda r: r.model, "target": lambda r: r.target, "n": lambda r: str(r.n)}
+                           | metric_columns(METRICS)), ""]
+
+
+def results_markdown(*, table, by_expression, comparisons, goals, judges: Judges, es: EvalSet, seconds: float,
+                     command: str = "", stem: str = "results") -> str:
+    "The markdown report of a results table."
+    return "\n".join(_md_summary(table, judges, es) + _md_runs(table) + _md_comparisons_and_goals(comparisons, goals)
+                     + _md_skipped(es, judges, stem) + _md_per_expression(table, by_expression)
+                     + [f"Evaluation wall time: {seconds:.1f} s" + (f"; command: `{command}`" if command else ""), ""])
 
 
 def write_results(out_dir: Path, *, table, by_expression, comparisons, goals, judges, es, seconds, command="",
@@ -255,7 +311,7 @@ def write_results(out_dir: Path, *, table, by_expression, comparisons, goals, ju
     out_dir.mkdir(parents=True, exist_ok=True)
     files = dict(csv=out_dir / f"{stem}.csv", by_expression=out_dir / f"{stem}_by_expression.csv",
                  comparisons=out_dir / f"{stem}_comparisons.csv", md=out_dir / f"{stem}.md")
-    skips = [("test", p, r) for p, r in es.skipped] + [("train", p, r) for p, r in getattr(judges, "train_skipped", [])]
+    skips = _skipped_rows(es, judges)
     if skips:
         files["skipped"] = out_dir / f"{stem}_skipped.tsv"
         with atomic_path(files["skipped"]) as tmp:
