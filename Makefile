@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 FACENET_PIN := facenet-pytorch==2.6.0
+# dlib's wheels are pinned once, as DLIB_PINS in decgan/embedders.py (nbs/07a_embedders.ipynb); read as text, since
+#  this runs before anything is installed
+DLIB_PINS := $(shell sed -n 's/^DLIB_PINS = "\([^"]*\)"$$/\1/p' decgan/embedders.py)
 DEMO_OUT ?= runs/demo
 ABLATIONS ?= 1
 DEMO_LANES ?= 2
@@ -19,12 +22,13 @@ DEMO_PRESET ?= auto
 
 env: $(STAMP)
 
-$(STAMP): settings.ini setup.py Makefile
+$(STAMP): settings.ini setup.py Makefile decgan/embedders.py
 	@echo ">> building $(VENV) (torch, facenet-pytorch --no-deps, dlib-bin + face-recognition-models, decgan[dev])"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH_PINS)
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps $(FACENET_PIN)
-	$(BIN)/pip install -q --disable-pip-version-check dlib-bin==20.0.1.post1 face-recognition-models==0.3.0
+	@test -n "$(DLIB_PINS)" || { echo "FAIL: no line DLIB_PINS = \"...\" in decgan/embedders.py"; exit 1; }
+	$(BIN)/pip install -q --disable-pip-version-check $(DLIB_PINS)
 	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
 	@touch $@
 

@@ -125,3 +125,37 @@ def test_figures_chapter_refuses_an_unknown_parameter(tmp_path):
     assert r.returncode != 0
     assert "unknown parameter(s) fig5_decgan_ckpt; the known parameters are: decgan_checkpoint" in r.stdout + r.stderr
     assert not (tmp_path / "figures").exists()
+
+
+def _rafdb_with_test_labels(base: Path, name: str, relabel) -> Path:
+    "A tiny RAF-DB-format tree whose test split's labels (RAF-DB codes: 7 neutral, 4 happy) are rewritten by `relabel`."
+    raf = write_rafdb_tree(base / name, 40, seed=3, test_fraction=0.25, aligned_size=48, class_weights=NEUTRAL_HEAVY)
+    lst = raf / "EmoLabel" / "list_patition_label.txt"
+    lines = [line.split() for line in lst.read_text().splitlines()]
+    lst.write_text("".join(f"{f} {relabel(int(c)) if f.startswith('test_') else c}\n" for f, c in lines))
+    return raf
+
+
+def test_rafdb_test_split_of_neutral_faces_only_evaluates_with_fid_na(tmp_path):
+    "No real face of a target expression in the test split: no FID/KID reference, so FID/KID are n/a with why."
+    raf = _rafdb_with_test_labels(tmp_path, "raf_neutral", lambda code: 7)
+    ck = smoke_checkpoints(tmp_path / "ckpt", image_size=16, dataset="rafdb", data_root=raf)
+    summary = evaluate_checkpoint(ck["DECGAN"], judge_dir=tmp_path / "judges", **FAST)
+    assert summary[["fid", "kid"]].isna().all().all()
+    assert summary.fid_reference.iloc[0].startswith("none: the test split holds 0 real face(s) of the six target")
+    assert summary.expression_accuracy.notna().all() and summary.identity_similarity.notna().all()
+    res = results_table(ck, out_dir=tmp_path / "out", judge_dir=tmp_path / "judges", **FAST)
+    assert res.table.fid.isna().all() and not res.eval_set.has_reference
+    md = res.files["md"].read_text()
+    assert "FID / KID: **n/a** — reference none: the test split holds 0 real face(s)" in md
+
+
+def test_rafdb_test_split_without_a_neutral_face_stops_with_what_is_needed(tmp_path):
+    raf = _rafdb_with_test_labels(tmp_path, "raf_no_neutral", lambda code: 4 if code == 7 else code)
+    ck = smoke_checkpoints(tmp_path / "ckpt", image_size=16, dataset="rafdb", data_root=raf)
+    for run in (lambda: evaluate_checkpoint(ck["DECGAN"], judge_dir=tmp_path / "judges", **FAST),
+                lambda: results_table(ck, out_dir=tmp_path / "out", judge_dir=tmp_path / "judges", **FAST)):
+        with pytest.raises(ValueError, match="the test split has no neutral face .*needs at least one neutral face"):
+            run()
+    assert not (tmp_path / "judges").exists()          # refused before any judge was trained
+    assert not (tmp_path / "out").exists()

@@ -36,7 +36,7 @@ def test_parameters_tag_survives_nbdev_clean_and_papermill_overrides_it(tmp_path
     assert "steps=7" in text
 
 
-@pytest.mark.parametrize("name", ["06_train.ipynb", "07b_evaluate.ipynb", "08_figures.ipynb"])
+@pytest.mark.parametrize("name", ["06_train.ipynb", "07c_evaluate.ipynb", "08_figures.ipynb"])
 def test_papermill_chapters_have_a_parameters_cell(name):
     path = ROOT / "nbs" / name
     assert path.exists(), f"papermill chapter {name} is missing from nbs/ (renamed? update this list)"

@@ -10,15 +10,15 @@ import math
 import sys
 from pathlib import Path
 
-from decgan.report import GOALS   # the main job's goals (issue 14): metric -> threshold, written once
+from decgan.report import GOALS, METRIC_FORMAT   # the goals (metric -> threshold) and each metric's (header, digits)
 
 #: how each goal reads in the README
 GOAL_TEXT = {"expression_accuracy": "expression accuracy ≥ {} (the judge's own ceiling on real faces is its accuracy)",
              "ssim": "SSIM against the true target ≥ {}", "identity_similarity": "identity similarity ≥ {}"}
 #: the rows of figures/demo_timing.csv that are facts of the run, not a job's seconds
 TIMING_FACTS = ("total", "lanes", "command", "commit", "preset", "preset_why", "steps", "steps_why")
-METRICS = {"expression_accuracy": ("expression acc.", 3), "identity_similarity": ("identity sim.", 3),
-           "ssim": ("SSIM vs true target", 3), "psnr": ("PSNR (dB)", 1), "fid": ("FID (judge features)", 1)}
+#: the metrics of the README's table, headed and rounded as the results' own markdown (decgan.report.METRIC_FORMAT)
+METRICS = {m: METRIC_FORMAT[m] for m in ("expression_accuracy", "identity_similarity", "ssim", "psnr", "fid")}
 
 
 def read(path: Path) -> list[dict]:
