@@ -41,7 +41,7 @@ class CommandError(Exception):
 def classify(e: BaseException) -> int:
     "The exit code for an exception raised while processing an input."
     from decgan.checkpoint import CheckpointError
-    from decgan.data import BadImage
+    from decgan.align import BadImage
     from decgan.synthesize import NoFaceError
     if isinstance(e, CommandError): return e.code
     if isinstance(e, CheckpointError): return EXIT_CHECKPOINT
@@ -161,7 +161,7 @@ def run_synthesize(args, *, log=print) -> tuple[int, dict]:
     for note in notes: log(f"warning: {note}")
     to = args.to
     if args.like is not None:
-        from decgan.data import BadImage
+        from decgan.align import BadImage
         from decgan.synthesize import NoFaceError
         try:
             to = target_label(like=args.like, net=net, cfg=cfg, device=next(net.parameters()).device)

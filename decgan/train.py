@@ -27,7 +27,8 @@ from .checkpoint import (CHECKPOINT_NAME, CheckpointError, build_model, check_ar
                                run_state, save_checkpoint, set_rng_state, with_average)
 from .core import (ALIGN_MODES, ASSOCIATIONS, CONDITIONS, DATASETS, MODEL_SETTINGS, MODELS, N_EXPRESSIONS, PRESETS, Config,
                          seed_everything)
-from .data import DeviceData, prepare
+from .batches import DeviceData
+from .data import prepare
 from .distributed import Dist, agree_flags, ddp_view, fingerprint, gather, init_distributed, sampler_seed, wrap_ddp
 from .icgan import icgan_optimizers, icgan_step
 from .stargan import stargan_optimizers, stargan_step
