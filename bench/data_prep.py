@@ -25,8 +25,10 @@ import numpy as np
 import torch
 
 from _common import sync
+from decgan.align import detect_faces
+from decgan.batches import DeviceData
 from decgan.core import get_device
-from decgan.data import DeviceData, detect_faces, prepare
+from decgan.data import prepare
 from decgan.synth_data import write_rafdb_tree
 
 

@@ -30,10 +30,10 @@ from PIL import Image
 from skimage import data as skdata
 
 from _common import sync
+from decgan.align import align_face
 from decgan.cli import main as cli_main
 from decgan.checkpoint import save_model
 from decgan.core import Config, get_device
-from decgan.data import align_face
 from decgan.synthesize import face_mask, find_faces, load_generator, paste_back, synthesize, to_input, to_uint8
 
 

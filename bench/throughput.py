@@ -50,8 +50,9 @@ import torch
 from PIL import Image
 
 from _common import random_batch, sync
+from decgan.batches import DeviceData
 from decgan.core import Config, get_device, seed_everything, uint8_to_model
-from decgan.data import DeviceData, prepare
+from decgan.data import prepare
 from decgan.distributed import Dist, agree_flags, sampler_seed
 from decgan.losses import discriminator_objective, generator_objective
 from decgan.models import DECGAN

@@ -22,7 +22,6 @@ __all__ = ['EXIT_OK', 'EXIT_BUG', 'EXIT_USAGE', 'EXIT_EXPRESSION', 'EXIT_INPUT',
 
 # %% ../nbs/10_cli.ipynb #5ff384af
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_EXPRESSION, EXIT_INPUT, EXIT_NO_FACE, EXIT_CHECKPOINT, EXIT_OUTPUT = range(8)
-_MODELS = ("decgan", "icgan", "stargan")  # decgan.core.MODELS, spelt out so that `decgan --help` needs no torch import
 EXIT_CODES = {
     EXIT_OK: "success", EXIT_BUG: "unexpected error (a bug)", EXIT_USAGE: "usage error",
     EXIT_EXPRESSION: "unknown expression name", EXIT_INPUT: "input missing, unreadable or not an image",
@@ -41,7 +40,7 @@ class CommandError(Exception):
 def classify(e: BaseException) -> int:
     "The exit code for an exception raised while processing an input."
     from decgan.checkpoint import CheckpointError
-    from decgan.data import BadImage
+    from decgan.align import BadImage
     from decgan.synthesize import NoFaceError
     if isinstance(e, CommandError): return e.code
     if isinstance(e, CheckpointError): return EXIT_CHECKPOINT
@@ -65,12 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--like", metavar="REF", help="reference photo whose expression (read by E2) is given to the faces")
     what.add_argument("--grid", action="store_true", help="write each face with all seven expressions side by side")
     s.add_argument("--intensity", type=float, default=1.0, help="0 keeps the source expression, 1 the target (default 1)")
-    s.add_argument("--checkpoint", required=True, metavar="CKPT", help="a DECGAN or IcGAN checkpoint written by decgan.train")
+    s.add_argument("--checkpoint", required=True, metavar="CKPT", help="a checkpoint of any registered model (DECGAN, IcGAN, StarGAN, ...) written by decgan.train")
     s.add_argument("-o", "--out", required=True, metavar="OUT", help="output file (one photo) or folder")
     s.add_argument("--all-faces", action="store_true", help="edit every face found (default: the largest)")
     s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
     s.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's own choice; 1 is often fastest on a busy machine)")
-    s.add_argument("--model", choices=_MODELS, help="refuse a checkpoint of another model")
+    s.add_argument("--model", help="refuse a checkpoint of another model (a name of decgan.registry: decgan, icgan, stargan, ...)")
     s.add_argument("--preset", choices=("paper", "demo"), help="refuse a checkpoint of another preset")
     return p
 
@@ -162,7 +161,7 @@ def run_synthesize(args, *, log=print) -> tuple[int, dict]:
     for note in notes: log(f"warning: {note}")
     to = args.to
     if args.like is not None:
-        from decgan.data import BadImage
+        from decgan.align import BadImage
         from decgan.synthesize import NoFaceError
         try:
             to = target_label(like=args.like, net=net, cfg=cfg, device=next(net.parameters()).device)

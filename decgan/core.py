@@ -19,9 +19,8 @@ import torch
 # %% auto #0
 __all__ = ['EXPRESSIONS', 'N_EXPRESSIONS', 'SHORT_NAMES', 'DATASET_CODES', 'DROPPED', 'DATASETS', 'ASSOCIATIONS', 'CONDITIONS',
            'PRECISIONS', 'ALIGN_MODES', 'LAMBDA_FIELDS', 'EVERY_FIELDS', 'MODEL_SETTINGS', 'PRESETS', 'FIELD_CHOICES',
-           'ALIGN_TEMPLATE', 'ALIGN_WEIGHTS', 'expression_index', 'expression_name', 'label_from_code',
-           'code_from_label', 'Config', 'get_device', 'seed_everything', 'template_5pt', 'landmarks68_to_5',
-           'similarity_transform', 'uint8_to_model', 'model_to_uint8', 'to_01', 'atomic_path']
+           'expression_index', 'expression_name', 'label_from_code', 'code_from_label', 'Config', 'get_device',
+           'seed_everything', 'uint8_to_model', 'model_to_uint8', 'to_01', 'atomic_path']
 
 # %% ../nbs/00_core.ipynb #f229d1c8
 EXPRESSIONS: tuple[str, ...] = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
@@ -215,46 +214,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-# %% ../nbs/00_core.ipynb #9d88e3f4
-#: the canonical 5 landmarks as fractions of the crop side (left eye, right eye, nose tip, left and right mouth corner)
-ALIGN_TEMPLATE = np.array([[0.35, 0.40], [0.65, 0.40], [0.50, 0.575], [0.375, 0.735], [0.625, 0.735]])
-#: weight of each of the 5 points in the alignment fit: mouth corners move with the expression, so they count less
-ALIGN_WEIGHTS = (1.0, 1.0, 1.0, 0.25, 0.25)
-
-
-def template_5pt(size: int) -> np.ndarray:
-    "The canonical 5 landmarks in pixel coordinates (origin at the centre of the top-left pixel) of a `size`×`size` crop."
-    return ALIGN_TEMPLATE * float(size) - 0.5
-
-
-def landmarks68_to_5(pts68) -> np.ndarray:
-    "Reduce 68 iBUG landmarks (…×68×2) to the 5 alignment points (…×5×2): eye centres, nose tip (30), mouth corners (48, 54)."
-    p = np.asarray(pts68, np.float64)
-    if p.shape[-2:] != (68, 2): raise ValueError(f"expected 68×2 landmarks, got shape {p.shape}")
-    return np.stack([p[..., 36:42, :].mean(-2), p[..., 42:48, :].mean(-2), p[..., 30, :], p[..., 48, :], p[..., 54, :]], -2)
-
-
-def similarity_transform(src_pts, dst_pts, weights=None) -> np.ndarray:
-    "The 2×3 matrix of the (weighted) least-squares similarity (rotation, scale, shift; no reflection) taking `src_pts` to `dst_pts`."
-    src, dst = np.asarray(src_pts, np.float64), np.asarray(dst_pts, np.float64)
-    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
-        raise ValueError(f"similarity_transform: expected two N×2 point sets with N >= 2, got {src.shape} and {dst.shape}")
-    if not (np.isfinite(src).all() and np.isfinite(dst).all()):
-        raise ValueError("similarity_transform: points contain NaN or infinity")
-    w = np.ones(len(src)) if weights is None else np.asarray(weights, np.float64).reshape(-1)
-    if w.shape != (len(src),) or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"similarity_transform: expected {len(src)} non-negative weights, got {weights!r}")
-    w = w / w.sum()
-    ms, md = w @ src, w @ dst
-    xs, xd = src - ms, dst - md
-    var = w @ (xs ** 2).sum(1)
-    if var < 1e-12: raise ValueError("similarity_transform: the source points are all the same point")
-    u, d, vt = np.linalg.svd((xd * w[:, None]).T @ xs)
-    s = np.array([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
-    rot = u @ np.diag(s) @ vt
-    scale = (d * s).sum() / var
-    return np.hstack([scale * rot, (md - scale * rot @ ms)[:, None]])
 
 # %% ../nbs/00_core.ipynb #5b0d9e47
 def uint8_to_model(x_u8: torch.Tensor) -> torch.Tensor:

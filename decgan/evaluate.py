@@ -95,7 +95,7 @@ def evaluation_data(cfg, *, split: str):
 def synth_truth(identity: int, expression: int, *, size: int, seed: int = 0, grey: bool = False) -> torch.Tensor:
     "The true aligned face (uint8 C×H×W) of synthetic `identity` showing `expression`, made the way the data chapter makes a peak frame."
     from PIL import Image
-    from decgan.data import CROP_SIZE
+    from decgan.align import CROP_SIZE
     from decgan.synth import ground_truth
     big = min(CROP_SIZE, 4 * size)                  # aligned large, then shrunk (Lanczos), as decgan.data.align_face does
     img = ground_truth(identity, expression, size=big, seed=seed, grey=grey)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace, fields
 import numpy as np
 from PIL import Image
 
-from .core import (ALIGN_WEIGHTS, EXPRESSIONS, expression_index, landmarks68_to_5, similarity_transform,
-                         template_5pt)
+from .align import ALIGN_WEIGHTS, landmarks68_to_5, similarity_transform, template_5pt
+from .core import EXPRESSIONS, expression_index
 
 # %% auto #0
 __all__ = ['EYE_LINE', 'HAIR_STYLES', 'IDENTITY_FACTORS', 'ACTION_UNITS', 'PEAK_ACTIONS', 'LAB_BACKGROUND', 'FLAVOURS',

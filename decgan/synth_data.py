@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .core import (ALIGN_WEIGHTS, DATASET_CODES, N_EXPRESSIONS, code_from_label, landmarks68_to_5,
-                         similarity_transform, template_5pt)
+from .align import ALIGN_WEIGHTS, landmarks68_to_5, similarity_transform, template_5pt
+from .core import DATASET_CODES, N_EXPRESSIONS, code_from_label
 from .synth import (_face_points, _nuisance, _size_wh, action_vector, apply_transform, identity_params,
                           pose_transform, render_faces)
 

@@ -17,11 +17,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .align import (ALIGN_TEMPLATE, ALIGN_WEIGHTS, CROP_SIZE, Face, align_face, apply_affine, detect_all_faces,
+                          detect_faces, invert_affine, landmarks68_to_5, load_image, resize_matrix, resize_square,
+                          similarity_transform, template_5pt, warp_affine)
 from .checkpoint import CheckpointError, load_model
-from .core import (ALIGN_TEMPLATE, ALIGN_WEIGHTS, EXPRESSIONS, N_EXPRESSIONS, atomic_path, expression_index, get_device,
-                         landmarks68_to_5, model_to_uint8, similarity_transform, template_5pt, uint8_to_model)
-from .data import (CROP_SIZE, Face, _resize, _resize_matrix, _warp, align_face, apply_affine, detect_all_faces,
-                         detect_faces, invert_affine, load_image)
+from .core import EXPRESSIONS, N_EXPRESSIONS, atomic_path, expression_index, get_device, model_to_uint8, uint8_to_model
 
 # %% auto #0
 __all__ = ['RAFDB_ALIGNED_SIZE', 'RAFDB_ALIGNED_TEMPLATE', 'SYNTH_WARNING', 'NoFaceError', 'read_image', 'write_image',
@@ -35,7 +35,7 @@ class NoFaceError(ValueError):
 
 
 def read_image(image) -> np.ndarray:
-    "An H×W×3 uint8 RGB array from a path (read by `decgan.data.load_image`), a Pillow image or an array."
+    "An H×W×3 uint8 RGB array from a path (read by `decgan.align.load_image`), a Pillow image or an array."
     if isinstance(image, (str, os.PathLike)): return load_image(image)
     if isinstance(image, Image.Image): return np.asarray(image.convert("RGB")).copy()
     a = np.asarray(image)
@@ -111,7 +111,7 @@ class PhotoWarning(UserWarning):
 
 class CropConvention(NamedTuple):
     "How a checkpoint's training faces were framed: landmarks on `template` (5×2 fractions of the side) in a `crop_size` crop, then resized."
-    name: str              # 'template' (aligned by decgan.data) or 'rafdb-aligned' (RAF-DB's shipped crops)
+    name: str              # 'template' (aligned by decgan.align) or 'rafdb-aligned' (RAF-DB's shipped crops)
     template: np.ndarray
     crop_size: int
     note: str = ""         # why a photo cannot be framed exactly as the training faces were ('' when it can)
@@ -139,8 +139,8 @@ def align_as(image: np.ndarray, landmarks5, convention: CropConvention, *, size:
     "The face at `landmarks5` framed by `convention` at `size`×`size`: (uint8 image, 2×3 photo→aligned matrix)."
     c = int(convention.crop_size)
     m_crop = similarity_transform(landmarks5, np.asarray(convention.template, np.float64) * c - 0.5, ALIGN_WEIGHTS)
-    crop = _warp(np.ascontiguousarray(image), m_crop, c)
-    return _resize(crop, size), (_resize_matrix(c, size) @ np.vstack([m_crop, [0, 0, 1]]))[:2]
+    crop = warp_affine(np.ascontiguousarray(image), m_crop, c)
+    return resize_square(crop, size), (resize_matrix(c, size) @ np.vstack([m_crop, [0, 0, 1]]))[:2]
 
 
 def photo_warnings(cfg) -> list[str]:
@@ -309,7 +309,7 @@ class Synthesis:
         return {**self.request, "warnings": list(self.warnings), "faces_found": len(self.faces),
                 "faces": [f.to_dict() for f in self.faces]}
 
-
+# %% ../nbs/09_synthesize.ipynb #c3d5e702
 def _prepare(image, *, checkpoint, device, all_faces, landmarks):
     "Shared first half of `synthesize` and `expression_grid`: photo, model, convention, faces, aligned batch; warns."
     photo = read_image(image)

@@ -22,7 +22,8 @@ from torch import nn
 from .checkpoint import (CHECKPOINT_NAME, CheckpointError, check_architecture, load_checkpoint, rank_state,
                                run_state, save_checkpoint, set_rng_state, with_average)
 from .core import Config, seed_everything
-from .data import DeviceData, prepare
+from .batches import DeviceData
+from .data import prepare
 from .distributed import Dist, agree_flags, fingerprint, gather, init_distributed, sampler_seed, wrap_ddp
 from .interface import ModelSpec, StepEnv, Trainer
 from .interface import precision as autocast_for  # not `precision`: a Config field, so a notebook parameter
