@@ -69,6 +69,7 @@ _SKIN_DARK = np.array([0.32, 0.20, 0.14])
 _HAIR_COLOURS = np.array([
     (0.07, 0.06, 0.06), (0.20, 0.13, 0.08), (0.38, 0.24, 0.13), (0.56, 0.27, 0.12),
     (0.85, 0.72, 0.45), (0.70, 0.69, 0.68), (0.29, 0.28, 0.30)])
+_GREY_HAIR = 5                # index of the grey in _HAIR_COLOURS (the older age codes)
 _EYE_COLOURS = np.array([
     (0.25, 0.15, 0.08), (0.42, 0.26, 0.12), (0.45, 0.42, 0.20), (0.27, 0.47, 0.28),
     (0.28, 0.48, 0.78), (0.48, 0.54, 0.60)])
@@ -104,16 +105,17 @@ class Identity:
 # factors a test may vary one at a time (everything but the derived attribute codes)
 IDENTITY_FACTORS = tuple(f.name for f in fields(Identity) if f.name not in ("gender", "race", "age"))
 
-
-def _hsv(h, s, v):
+# %% ../nbs/01_synth.ipynb #ce54b4ec
+def _hsv(hue, sat, val):
     "RGB of an HSV colour (all in [0, 1])."
-    i = int(h * 6) % 6; f = h * 6 - int(h * 6)
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    return [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
+    sector = int(hue * 6) % 6; frac = hue * 6 - int(hue * 6)
+    p, q, t = val * (1 - sat), val * (1 - sat * frac), val * (1 - sat * (1 - frac))
+    return [(val, t, p), (q, val, p), (p, val, t), (p, q, val), (t, p, val), (val, p, q)][sector]
 
 
-def _rgb(a) -> tuple:
-    return tuple(float(x) for x in np.clip(a, 0, 1))
+def _rgb(colour) -> tuple:
+    "A colour clipped to [0, 1], as a tuple of floats."
+    return tuple(float(x) for x in np.clip(colour, 0, 1))
 
 
 def identity_params(identity: int, *, seed: int = 0) -> Identity:
@@ -128,37 +130,37 @@ def identity_params(identity: int, *, seed: int = 0) -> Identity:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _draw_identity(identity: int, seed: int) -> Identity:
-    r = np.random.default_rng([seed, identity, 0x5EED])
-    t_skin = r.uniform()
-    skin = _SKIN_LIGHT + (_SKIN_DARK - _SKIN_LIGHT) * t_skin + r.normal(0, 0.015, 3)
-    hair_i = r.integers(len(_HAIR_COLOURS)); hair = _HAIR_COLOURS[hair_i] * r.uniform(0.9, 1.1)
-    style = int(r.integers(len(HAIR_STYLES)))
-    eye_i = r.integers(len(_EYE_COLOURS))
-    lip_mix = r.uniform(0.25, 0.55)
+    rng = np.random.default_rng([seed, identity, 0x5EED])
+    darkness = rng.uniform()
+    skin = _SKIN_LIGHT + (_SKIN_DARK - _SKIN_LIGHT) * darkness + rng.normal(0, 0.015, 3)
+    hair_index = rng.integers(len(_HAIR_COLOURS)); hair = _HAIR_COLOURS[hair_index] * rng.uniform(0.9, 1.1)
+    style = int(rng.integers(len(HAIR_STYLES)))
+    eye_index = rng.integers(len(_EYE_COLOURS))
+    lip_mix = rng.uniform(0.25, 0.55)
     lip = skin * (1 - lip_mix) * 0.85 + np.array([0.72, 0.22, 0.24]) * lip_mix
-    glasses = int(r.choice(3, p=[0.72, 0.14, 0.14]))
-    frame = np.array(_hsv(r.uniform(), r.uniform(0, 0.8), r.uniform(0.05, 0.5)))
-    earrings = bool(r.uniform() < 0.25)
-    clothing = np.array(_hsv(r.uniform(), r.uniform(0.2, 0.8), r.uniform(0.25, 0.85)))
-    p = dict(
-        face_width=r.uniform(0.68, 0.84), jaw=r.uniform(-0.6, 0.5), skin=_rgb(skin), hair_colour=_rgb(hair),
-        hair_style=style, hairline=r.uniform(-0.86, -0.72), eye_spacing=r.uniform(0.32, 0.37),
-        eye_size=r.uniform(0.15, 0.18), eye_colour=_rgb(_EYE_COLOURS[eye_i] * r.uniform(0.9, 1.1)),
-        nose_width=r.uniform(0.085, 0.14), nose_length=r.uniform(0.15, 0.25),
-        brow_thickness=r.uniform(0.05, 0.085), brow_arch=r.uniform(0.0, 0.05),
-        mouth_width=r.uniform(0.25, 0.31), lip_thickness=r.uniform(0.035, 0.06), lip_colour=_rgb(lip),
+    glasses = int(rng.choice(3, p=[0.72, 0.14, 0.14]))
+    frame = np.array(_hsv(rng.uniform(), rng.uniform(0, 0.8), rng.uniform(0.05, 0.5)))
+    earrings = bool(rng.uniform() < 0.25)
+    clothing = np.array(_hsv(rng.uniform(), rng.uniform(0.2, 0.8), rng.uniform(0.25, 0.85)))
+    factors = dict(
+        face_width=rng.uniform(0.68, 0.84), jaw=rng.uniform(-0.6, 0.5), skin=_rgb(skin), hair_colour=_rgb(hair),
+        hair_style=style, hairline=rng.uniform(-0.86, -0.72), eye_spacing=rng.uniform(0.32, 0.37),
+        eye_size=rng.uniform(0.15, 0.18), eye_colour=_rgb(_EYE_COLOURS[eye_index] * rng.uniform(0.9, 1.1)),
+        nose_width=rng.uniform(0.085, 0.14), nose_length=rng.uniform(0.15, 0.25),
+        brow_thickness=rng.uniform(0.05, 0.085), brow_arch=rng.uniform(0.0, 0.05),
+        mouth_width=rng.uniform(0.25, 0.31), lip_thickness=rng.uniform(0.035, 0.06), lip_colour=_rgb(lip),
         glasses=glasses, frame_colour=_rgb(frame), earrings=earrings, clothing=_rgb(clothing))
     # RAF-DB attribute codes, loosely from the look (only for the annotation files' attribute lines)
-    u = r.uniform(size=3)
+    attribute_draws = rng.uniform(size=3)
     feminine = HAIR_STYLES[style] in ("long", "bangs", "bun") or earrings
-    gender = 2 if u[0] < 0.05 else (1 if (u[0] < 0.85) == feminine else 0)
-    race = 0 if t_skin < 0.4 else (1 if t_skin > 0.7 else 2)
-    age = (3 if u[2] < 0.7 else 4) if hair_i == 5 else (1 if u[2] < 0.15 else 2)
-    return Identity(**p, gender=gender, race=race, age=age)
+    gender = 2 if attribute_draws[0] < 0.05 else (1 if (attribute_draws[0] < 0.85) == feminine else 0)
+    race = 0 if darkness < 0.4 else (1 if darkness > 0.7 else 2)
+    age = (3 if attribute_draws[2] < 0.7 else 4) if hair_index == _GREY_HAIR else (1 if attribute_draws[2] < 0.15 else 2)
+    return Identity(**factors, gender=gender, race=race, age=age)
 
 # %% ../nbs/01_synth.ipynb #3ecf7a70
 ACTION_UNITS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 16, 17, 20, 23, 24, 25, 26, 41)
-_AU = {au: i for i, au in enumerate(ACTION_UNITS)}
+_AU_COLUMN = {au: i for i, au in enumerate(ACTION_UNITS)}
 
 #: peak AU intensities of each expression; keys "R14" act on the image-right side only
 PEAK_ACTIONS: dict[str, dict] = {
@@ -190,161 +192,51 @@ def action_vector(expression, intensity: float = 1.0) -> np.ndarray:
         name = "contempt"
     else:
         name = EXPRESSIONS[expression_index(expression)]
-    if name not in _PEAKS: _PEAKS[name] = _peak_array(PEAK_ACTIONS[name])
-    return _PEAKS[name] * float(intensity)
+    if name not in _PEAK_ARRAYS: _PEAK_ARRAYS[name] = _peak_array(PEAK_ACTIONS[name])
+    return _PEAK_ARRAYS[name] * float(intensity)
 
 
-_PEAKS: dict[str, np.ndarray] = {}
+_PEAK_ARRAYS: dict[str, np.ndarray] = {}    # the peak of each named expression, as an array (filled on first use)
 
 
 def _peak_array(peaks: dict) -> np.ndarray:
     "AU dict (like the values of `PEAK_ACTIONS`) -> (2, n_AU) array."
-    a = np.zeros((2, len(ACTION_UNITS)))
+    amounts = np.zeros((2, len(ACTION_UNITS)))
     for key, amount in peaks.items():
         side = slice(None)
         if isinstance(key, str):
             side, key = {"L": 0, "R": 1}[key[0]], int(key[1:])
-        if key not in _AU:
+        if key not in _AU_COLUMN:
             raise ValueError(f"unknown action unit {key!r}; known: {ACTION_UNITS}")
-        a[side, _AU[key]] = amount
-    return a
+        amounts[side, _AU_COLUMN[key]] = amount
+    return amounts
 
 # %% ../nbs/01_synth.ipynb #bd38d92b
-class _G(dict):
+class _Params(dict):
     "A dict with attribute access, for batches of parameters."
     __getattr__ = dict.__getitem__
     __setattr__ = dict.__setitem__
 
 
-def _c(x, nd: int = 3, dtype=np.float32) -> np.ndarray:
+def _per_face(values, nd: int = 3, dtype=np.float32) -> np.ndarray:
     "Per-face values of shape (N,) as an array that broadcasts against (N, ...) arrays of `nd` dimensions."
-    return np.asarray(x, dtype).reshape((-1,) + (1,) * (nd - 1))
+    return np.asarray(values, dtype).reshape((-1,) + (1,) * (nd - 1))
 
 
-def _col(x) -> np.ndarray:
+def _per_face_rgb(colours) -> np.ndarray:
     "Per-face colours of shape (N, 3) as an (N, 3, 1, 1) array."
-    return np.asarray(x, np.float32)[:, :, None, None]
+    return np.asarray(colours, np.float32)[:, :, None, None]
 
 
-def _stack(ps) -> _G:
+def _stack_identities(people) -> _Params:
     "The factors of a batch of identities as arrays: numbers (N,), colours (N, 3)."
-    return _G({f.name: np.array([getattr(p, f.name) for p in ps], dtype=np.float64) for f in fields(Identity)})
+    return _Params({f.name: np.array([getattr(p, f.name) for p in people], dtype=np.float64) for f in fields(Identity)})
 
 
-def _geometry(P: _G, a: np.ndarray) -> _G:
-    "Curve parameters (face units) of identities `P` under AU amounts `a` of shape (N, 2, n_AU)."
-    A = lambda au: a[:, :, _AU[au]]           # (N, 2): per side
-    am = a.mean(1)
-    Mn = lambda au: am[:, _AU[au]]            # (N,): both sides
-    sides = np.array([-1.0, 1.0])
-    N = len(a)
-    g = _G(face_width=P.face_width, jaw=P.jaw)
-    # eyes
-    ew = P.eye_size[:, None]
-    g.eye_x = sides * P.eye_spacing[:, None]
-    g.eye_w = ew + 0 * sides
-    up = ew * (0.42 + 0.40 * A(5) - 0.16 * A(7) - 0.12 * A(6) - 0.24 * A(41) - 0.06 * A(4) - 0.08 * A(9))
-    lo = ew * (0.30 - 0.17 * A(6) - 0.17 * A(7) + 0.06 * A(5) - 0.07 * A(9))
-    g.eye_up, g.eye_lo = np.maximum(up, 0.05 * ew), np.maximum(lo, 0.05 * ew)
-    g.iris_r = 0.5 * P.eye_size
-    # brows: inner end, outer end, arch, thickness
-    g.brow_xi = sides * (0.12 - 0.035 * A(4) + 0.01 * A(1))
-    g.brow_xo = sides * (P.eye_spacing + P.eye_size + 0.05)[:, None]
-    base = EYE_LINE - 0.19
-    g.brow_yi = base - 0.12 * A(1) + 0.12 * A(4) + 0.04 * A(9) - 0.01 * A(2)
-    g.brow_yo = base + 0.015 - 0.11 * A(2) - 0.03 * A(1) + 0.035 * A(4)
-    g.brow_arch = P.brow_arch[:, None] + 0.04 * A(2) - 0.035 * A(1) * (1 - A(2)) - 0.015 * A(4)
-    g.brow_th = P.brow_thickness[:, None] * (1 + 0.15 * A(4))
-    # nose
-    g.nose_root = np.full(N, EYE_LINE - 0.02)
-    g.nose_tip = P.nose_length - 0.025 * Mn(9) - 0.008 * Mn(10)
-    g.nose_base = g.nose_tip + 0.065 - 0.025 * Mn(9) - 0.012 * Mn(10)
-    g.nose_w = P.nose_width * (1 + 0.18 * Mn(9) + 0.08 * Mn(10))
-    # mouth: corners per side, openings and lip thickness at the centre
-    g.mouth_y = P.nose_length + 0.33 - 0.02 * Mn(17)
-    g.corner_w = P.mouth_width[:, None] * (1 + 0.20 * A(12) + 0.28 * A(20) - 0.12 * A(23) - 0.10 * A(24)
-                                           - 0.25 * A(26) * (1 - A(20)) - 0.10 * A(14) - 0.05 * A(10))
-    g.corner_lift = 0.11 * A(12) - 0.075 * A(15) + 0.04 * A(14) - 0.012 * A(20) - 0.01 * A(16)
-    g.open_u = 0.012 * Mn(25) + 0.03 * Mn(26) + 0.045 * Mn(10)
-    g.smile_u = 0.6                                # share of the corner lift the upper lip follows
-    g.open_l = (0.012 * Mn(25) + 0.16 * Mn(26) + 0.045 * Mn(16) + 0.06 * Mn(12) * Mn(25)
-                + 0.02 * Mn(20) * Mn(25))
-    thin = 1 - 0.55 * Mn(23) - 0.35 * Mn(24) - 0.3 * Mn(20)
-    g.lip_u = P.lip_thickness * (thin - 0.25 * Mn(12) - 0.25 * Mn(10))
-    g.lip_l = P.lip_thickness * 1.25 * (thin - 0.2 * Mn(12) + 0.35 * Mn(17))
-    g.lower_teeth = 0.03 * np.minimum(1.0, Mn(16) + Mn(20))
-    # wrinkles and shading strengths in [0, 1]
-    g.forehead = np.minimum(1.0, 0.8 * np.maximum(Mn(1), Mn(2)))
-    g.frown = np.minimum(1.0, 0.8 * Mn(4))
-    g.nose_wrinkle = np.minimum(1.0, 0.9 * Mn(9))
-    g.fold = np.minimum(1.0, 0.15 + 0.6 * A(12) + 0.45 * A(10) + 0.35 * A(9) + 0.2 * A(6) + 0.15 * A(20))
-    g.cheek = np.minimum(1.0, 0.15 + 0.5 * A(6) + 0.2 * A(12))
-    g.cheek_lift = 0.06 * A(6) + 0.03 * A(12)
-    g.lid_bulge = np.minimum(1.0, 0.7 * np.maximum(A(6), A(7)))
-    return g
-
-
-def _mouth_curves(g: _G, s: np.ndarray):
-    """Mid line, inner upper, inner lower, outer upper, outer lower lip y at mouth parameter `s` (N, ...) in
-    [-1, 1] (s < 0 on the image-left side, each side scaled by its own corner width)."""
-    c = lambda x: _c(x, s.ndim, s.dtype)
-    lr = c(g.corner_lift[:, 1])
-    lift = lr + (s < 0) * (c(g.corner_lift[:, 0]) - lr)     # arithmetic select: np.where is slow when broadcasting
-    s2 = np.minimum(s * s, 1.0)
-    q = 1.0 - s2
-    mid = c(g.mouth_y) - lift * s2
-    iu = mid - (c(g.open_u) + g.smile_u * np.maximum(lift, 0)) * q
-    il = mid + c(g.open_l) * q ** 0.8
-    sq = np.sqrt(q)
-    ou = iu - c(g.lip_u) * sq * (1 - 0.3 * np.exp(-(s * (1 / 0.18)) ** 2))   # with the cupid's bow dip
-    ol = il + c(g.lip_l) * sq
-    return mid, iu, il, ou, ol
-
-
-def _face_outline(g: _G, t: np.ndarray) -> np.ndarray:
-    "(N, len(t), 2) points of the face outline at angles t (0 image-right, pi/2 chin, pi image-left)."
-    c, s = np.cos(t)[None], np.sin(t)[None]
-    w, j = g.face_width[:, None], g.jaw[:, None]
-    upper = s < 0
-    x = np.where(upper, w * c, w * c / np.sqrt(1 + j * s * s))
-    y = np.where(upper, 1.25 * s, s) + 0 * w
-    return np.stack([x, y], -1)
-
-
-def _landmarks_face(g: _G) -> np.ndarray:
-    "(N, 68, 2) iBUG landmarks in face units (0-16 jaw, 17-26 brows, 27-35 nose, 36-47 eyes, 48-67 mouth)."
-    N = len(g.face_width)
-    P = np.zeros((N, 68, 2))
-    P[:, 0:17] = _face_outline(g, np.linspace(np.pi + 0.18, -0.18, 17))
-    for side, lo_, ts in ((0, 17, (1, .75, .5, .25, 0)), (1, 22, (0, .25, .5, .75, 1))):
-        t = np.array(ts, dtype=float)[None]
-        xi, xo = g.brow_xi[:, side, None], g.brow_xo[:, side, None]
-        yi, yo = g.brow_yi[:, side, None], g.brow_yo[:, side, None]
-        P[:, lo_:lo_ + 5, 0] = xi + (xo - xi) * t
-        P[:, lo_:lo_ + 5, 1] = yi + (yo - yi) * t - g.brow_arch[:, side, None] * np.sin(np.pi * t ** 0.8)
-    P[:, 27:31, 1] = g.nose_root[:, None] + (g.nose_tip - g.nose_root)[:, None] * np.arange(4) / 3
-    P[:, 31:36, 0] = np.array([-1, -0.5, 0, 0.5, 1]) * g.nose_w[:, None]
-    P[:, 31:36, 1] = g.nose_base[:, None] + np.array([-0.015, 0.0, 0.008, 0.0, -0.015])
-    su, sl = np.array([-1, -1 / 3, 1 / 3, 1]), np.array([1 / 3, -1 / 3])
-    for side, first in ((0, 36), (1, 42)):
-        ex, ew = g.eye_x[:, side, None], g.eye_w[:, side, None]
-        P[:, first:first + 4, 0] = ex + su * ew
-        P[:, first:first + 4, 1] = EYE_LINE - g.eye_up[:, side, None] * np.clip(1 - su ** 2, 0, 1) ** 0.8
-        P[:, first + 4:first + 6, 0] = ex + sl * ew
-        P[:, first + 4:first + 6, 1] = EYE_LINE + g.eye_lo[:, side, None] * (1 - sl ** 2)
-
-    def mouth(ss, which):
-        s = np.broadcast_to(np.array(ss, dtype=np.float64)[None], (N, len(ss)))
-        x = s * np.where(s < 0, g.corner_w[:, 0, None], g.corner_w[:, 1, None])
-        return np.stack([x, _mouth_curves(g, s)[which]], -1)
-    P[:, 48:49], P[:, 54:55] = mouth([-1.0], 0), mouth([1.0], 0)
-    P[:, 49:54] = mouth([-2 / 3, -1 / 3, 0, 1 / 3, 2 / 3], 3)
-    P[:, 55:60] = mouth([2 / 3, 1 / 3, 0, -1 / 3, -2 / 3], 4)
-    P[:, 60:61], P[:, 64:65] = mouth([-0.95], 0), mouth([0.95], 0)
-    P[:, 61:64] = mouth([-0.5, 0, 0.5], 1)
-    P[:, 65:68] = mouth([0.5, 0, -0.5], 2)
-    return P
-
+def _au_accessors(amounts: np.ndarray):
+    "(au_side, au_mean) for AU amounts of shape (N, 2, n_AU): AU k per side (N, 2), and its mean over the sides (N,)."
+    mean = amounts.mean(1)
+    return (lambda au: amounts[:, :, _AU_COLUMN[au]]), (lambda au: mean[:, _AU_COLUMN[au]])
 
 # %% ../nbs/01_synth.ipynb #2235770a
 class _Canvas:
@@ -355,37 +247,37 @@ class _Canvas:
         x0, y0, w, h = box
         self.N, self.ss, self.M, self.x0, self.y0, self.w, self.h = len(M), ss, M, x0, y0, w * ss, h * ss
         self.shared = bool((M == M[:1]).all())             # one grid for the whole batch
-        Mg = M[:1] if self.shared else M
-        A, t = Mg[:, :, :2], Mg[:, :, 2]
-        Ai = np.linalg.inv(A)
-        inv_px = np.sqrt(np.abs(np.linalg.det(A))) * ss      # samples per face unit
-        self.inv_px = float(inv_px[0]) if self.shared else _c(inv_px)
+        grid_M = M[:1] if self.shared else M
+        linear, shift = grid_M[:, :, :2], grid_M[:, :, 2]
+        inverse = np.linalg.inv(linear)
+        inv_px = np.sqrt(np.abs(np.linalg.det(linear))) * ss      # samples per face unit
+        self.inv_px = float(inv_px[0]) if self.shared else _per_face(inv_px)
         x = x0 + (np.arange(self.w) + 0.5) / ss - 0.5
         y = y0 + (np.arange(self.h) + 0.5) / ss - 0.5
-        dx, dy = x[None, None, :] - t[:, 0, None, None], y[None, :, None] - t[:, 1, None, None]
-        self.u = (Ai[:, 0, 0, None, None] * dx + Ai[:, 0, 1, None, None] * dy).astype(np.float32)
-        self.v = (Ai[:, 1, 0, None, None] * dx + Ai[:, 1, 1, None, None] * dy).astype(np.float32)
+        dx, dy = x[None, None, :] - shift[:, 0, None, None], y[None, :, None] - shift[:, 1, None, None]
+        self.u = (inverse[:, 0, 0, None, None] * dx + inverse[:, 0, 1, None, None] * dy).astype(np.float32)
+        self.v = (inverse[:, 1, 0, None, None] * dx + inverse[:, 1, 1, None, None] * dy).astype(np.float32)
         self.img = np.empty((self.N, 3, self.h, self.w), np.float32)
         fill = np.asarray(fill, np.float32)
         self.img[:] = fill.reshape(-1, 3, 1, 1) if fill.ndim <= 2 else fill
 
-    def _corners(self, u0, v0, u1, v1, idx=None) -> np.ndarray:
+    def pixel_corners(self, u0, v0, u1, v1, idx=None) -> np.ndarray:
         "Pixel coordinates (N, 4, 2) of the corners of a face-unit box under each face's matrix."
-        c = np.array([[u0, v0], [u1, v0], [u0, v1], [u1, v1]], dtype=np.float64)
+        corners = np.array([[u0, v0], [u1, v0], [u0, v1], [u1, v1]], dtype=np.float64)
         M = self.M if idx is None else self.M[idx]
-        return np.einsum("kj,nij->nki", c, M[:, :, :2]) + M[:, None, :, 2]
+        return np.einsum("kj,nij->nki", corners, M[:, :, :2]) + M[:, None, :, 2]
 
-    def win(self, u0, v0, u1, v1, idx=None):
+    def window(self, u0, v0, u1, v1, idx=None):
         """(slices, u, v) of the samples covering the face-unit box [u0, u1] x [v0, v1] for all faces (or the
         faces `idx`), or None when the box is off the canvas."""
-        q = (self._corners(u0, v0, u1, v1, idx) + 0.5 - [self.x0, self.y0]) * self.ss - 0.5
+        q = (self.pixel_corners(u0, v0, u1, v1, idx) + 0.5 - [self.x0, self.y0]) * self.ss - 0.5
         j0, j1 = max(int(math.floor(q[..., 0].min())) - 1, 0), min(int(math.ceil(q[..., 0].max())) + 2, self.w)
         i0, i1 = max(int(math.floor(q[..., 1].min())) - 1, 0), min(int(math.ceil(q[..., 1].max())) + 2, self.h)
         if j0 >= j1 or i0 >= i1: return None
-        si, sj = slice(i0, i1), slice(j0, j1)
-        u, v = self.u[:, si, sj], self.v[:, si, sj]
+        rows, cols = slice(i0, i1), slice(j0, j1)
+        u, v = self.u[:, rows, cols], self.v[:, rows, cols]
         if idx is not None and not self.shared: u, v = u[idx], v[idx]
-        return (si, sj), u, v
+        return (rows, cols), u, v
 
     def cover(self, d, idx=None):
         "Coverage in [0, 1] of a sample by the shape whose signed distance is `d` (a one-sample-wide edge ramp)."
@@ -393,47 +285,49 @@ class _Canvas:
         a = 0.5 - d * k
         return np.minimum(np.maximum(a, 0.0, out=a), 1.0, out=a)
 
-    def paint(self, sl, alpha, colour, idx=None):
-        """Composite `colour` (RGB, N x RGB or N x 3 x h x w) over window `sl` with coverage `alpha` (N x h x w), on
-        all faces or only the faces `idx` (then alpha and colour hold only those)."""
+    def paint(self, box, alpha, colour, idx=None):
+        """Composite `colour` (RGB, N x RGB or N x 3 x h x w) over the window `box` with coverage `alpha` (N x h x w),
+        on all faces or only the faces `idx` (then alpha and colour hold only those)."""
         col = np.asarray(colour, np.float32)
         if col.ndim <= 2: col = col.reshape(-1, 3, 1, 1)
         if idx is None:
-            reg = self.img[:, :, sl[0], sl[1]]
-            tmp = col - reg
+            region = self.img[:, :, box[0], box[1]]
+            tmp = col - region
             tmp *= alpha[:, None]
-            reg += tmp
+            region += tmp
         else:
-            reg = self.img[idx, :, sl[0], sl[1]]
-            reg += alpha[:, None] * (col - reg)
-            self.img[idx, :, sl[0], sl[1]] = reg
+            region = self.img[idx, :, box[0], box[1]]
+            region += alpha[:, None] * (col - region)
+            self.img[idx, :, box[0], box[1]] = region
 
-    def refine(self, u0, v0, u1, v1, ss: int) -> "_Canvas | None":
-        "A canvas with `ss` samples per pixel over the pixels covering a face-unit box, started from this image."
-        c = self._corners(u0, v0, u1, v1)
-        x0 = max(int(math.floor(c[..., 0].min())) - 1, self.x0)
-        y0 = max(int(math.floor(c[..., 1].min())) - 1, self.y0)
-        x1 = min(int(math.ceil(c[..., 0].max())) + 2, self.x0 + self.w // self.ss)
-        y1 = min(int(math.ceil(c[..., 1].max())) + 2, self.y0 + self.h // self.ss)
-        if x0 >= x1 or y0 >= y1: return None
-        sub = self.img[:, :, y0 - self.y0:y1 - self.y0, x0 - self.x0:x1 - self.x0]
-        n, _, h, w = sub.shape
-        up = np.empty((n, 3, h * ss, w * ss), np.float32)
-        for k in range(ss * ss):
-            up[:, :, k // ss::ss, k % ss::ss] = sub
-        return _Canvas(self.M, ss, (x0, y0, w, h), up)
-
-    def merge(self, fine: "_Canvas"):
-        "Box-filter a refined canvas and put it back in its place."
-        ss, img = fine.ss, fine.img
-        acc = img[:, :, 0::ss, 0::ss].copy()
-        for k in range(1, ss * ss):
-            acc += img[:, :, k // ss::ss, k % ss::ss]
-        acc *= 1.0 / (ss * ss)
-        h, w = acc.shape[2:]
-        self.img[:, :, fine.y0 - self.y0:fine.y0 - self.y0 + h, fine.x0 - self.x0:fine.x0 - self.x0 + w] = acc
+# %% ../nbs/01_synth.ipynb #526649e0
+def _supersampled(canvas: _Canvas, u0, v0, u1, v1, ss: int) -> _Canvas | None:
+    "A canvas with `ss` samples per pixel over the pixels covering a face-unit box, started from `canvas`'s image."
+    corners = canvas.pixel_corners(u0, v0, u1, v1)
+    x0 = max(int(math.floor(corners[..., 0].min())) - 1, canvas.x0)
+    y0 = max(int(math.floor(corners[..., 1].min())) - 1, canvas.y0)
+    x1 = min(int(math.ceil(corners[..., 0].max())) + 2, canvas.x0 + canvas.w // canvas.ss)
+    y1 = min(int(math.ceil(corners[..., 1].max())) + 2, canvas.y0 + canvas.h // canvas.ss)
+    if x0 >= x1 or y0 >= y1: return None
+    sub = canvas.img[:, :, y0 - canvas.y0:y1 - canvas.y0, x0 - canvas.x0:x1 - canvas.x0]
+    n, _, h, w = sub.shape
+    up = np.empty((n, 3, h * ss, w * ss), np.float32)
+    for k in range(ss * ss):
+        up[:, :, k // ss::ss, k % ss::ss] = sub
+    return _Canvas(canvas.M, ss, (x0, y0, w, h), up)
 
 
+def _merge_supersampled(canvas: _Canvas, fine: _Canvas):
+    "Box-filter the supersampled canvas `fine` and put it back in its place in `canvas`."
+    ss, img = fine.ss, fine.img
+    acc = img[:, :, 0::ss, 0::ss].copy()
+    for k in range(1, ss * ss):
+        acc += img[:, :, k // ss::ss, k % ss::ss]
+    acc *= 1.0 / (ss * ss)
+    h, w = acc.shape[2:]
+    canvas.img[:, :, fine.y0 - canvas.y0:fine.y0 - canvas.y0 + h, fine.x0 - canvas.x0:fine.x0 - canvas.x0 + w] = acc
+
+# %% ../nbs/01_synth.ipynb #f76c9ab2
 def _sd_ellipse(u, v, cx, cy, rx, ry):
     "First-order signed distance to an axis-aligned ellipse (exact on the edge, monotone off it)."
     x, y = (u - cx) * (1.0 / rx), (v - cy) * (1.0 / ry)
@@ -442,7 +336,7 @@ def _sd_ellipse(u, v, cx, cy, rx, ry):
     return f / np.maximum(2.0 * np.sqrt(gx * gx + gy * gy), 1e-4)
 
 
-def _sd_rrect(u, v, cx, cy, rx, ry):
+def _sd_rounded_rect(u, v, cx, cy, rx, ry):
     "First-order signed distance to the rounded rectangle (x/rx)^4 + (y/ry)^4 = 1."
     x, y = (u - cx) * (1.0 / rx), (v - cy) * (1.0 / ry)
     x2, y2 = x * x, y * y
@@ -464,11 +358,11 @@ def _sd_face(u, v, w, j):
     return f / np.maximum(np.sqrt(gx * gx + gy * gy), 1e-4), f + 1.0
 
 
-def _stroke_h(v, yc, half):
+def _sd_band(v, yc, half):
     "Signed distance to a horizontal-ish band of half-thickness `half` around the curve y = yc (vertical distance)."
     return np.abs(v - yc) - half
 
-# %% ../nbs/01_synth.ipynb #f76c9ab2
+# %% ../nbs/01_synth.ipynb #92997f09
 # per style: top of the hair, extra width at the sides, how low the hair comes at the sides, hairline drop at the
 # temples, fringe line (nan = none), bottom of the hair behind the head (nan = none), curl count, curl amplitude,
 # bun radius, density (alpha), parting slant
@@ -482,305 +376,457 @@ _HAIR_SPECS = {
     "quiff": (-1.52, 0.07, -0.28, 0.20, np.nan, np.nan, 0, 0.0, 0.0, 1.0, 0.35),
 }
 _HAIR_TABLE = np.array([_HAIR_SPECS[s] for s in HAIR_STYLES])
+_HAIR_COLUMNS = ("top", "side_w", "side_bottom", "drop", "fringe", "back", "n_curl", "a_curl", "bun", "density", "part")
+
+
+def _hair_style_params(people: _Params) -> _Params:
+    "The hair-style parameters of a batch as (N,) arrays (`fringe_on`, `back_on`: whether the style has them)."
+    table = _HAIR_TABLE[people.hair_style.astype(int)]
+    hair = _Params({k: table[:, i] for i, k in enumerate(_HAIR_COLUMNS)})
+    hair.fringe_on, hair.back_on = ~np.isnan(hair.fringe), ~np.isnan(hair.back)
+    hair.fringe, hair.back = np.nan_to_num(hair.fringe, nan=-0.8), np.where(hair.back_on, hair.back, hair.top + 0.5)
+    return hair
+
+
+def _draw_hair(canvas: _Canvas, people: _Params, geo: _Params, hair: _Params):
+    "The hair in front: inside the hair's outline, outside the face below the hairline (or fringe)."
+    w = people.face_width
+    rx, ry = w + hair.side_w, -hair.top
+    window = canvas.window(-(rx * (1 + hair.a_curl)).max(), (hair.top - hair.a_curl * ry - 2 * hair.bun).min(),
+                           (rx * (1 + hair.a_curl)).max(), (hair.side_bottom + 0.02).max())
+    if not window: return
+    box, u, v = window
+    crx, cry, cw = _per_face(rx), _per_face(ry), _per_face(w)
+    d_out = _sd_ellipse(u, v, 0.0, 0.0, crx, cry)
+    if (hair.a_curl > 0).any():                             # curls: a bumpy outline
+        wave = np.sin(14.0 * u) * np.sin(14.0 * v)
+        d_out = d_out - _per_face(hair.a_curl * (rx + ry) * 0.5) * wave
+    d_out = np.maximum(d_out, v - _per_face(hair.side_bottom))
+    if (hair.bun > 0).any():
+        d_bun = np.sqrt(u * u + (v - _per_face(hair.top - 0.05)) ** 2) - _per_face(hair.bun)
+        d_out = d_out + _per_face(hair.bun > 0) * (np.minimum(d_out, d_bun) - d_out)
+    uw = u / cw
+    line = _per_face(people.hairline) + _per_face(hair.drop) * uw * uw + _per_face(0.3 * hair.part) * np.clip(uw, -1, 1)
+    if hair.fringe_on.any():
+        fringe = _per_face(hair.fringe) + 0.02 * np.abs(np.sin(17 * u)) + 0.08 * uw ** 4
+        line = line + _per_face(hair.fringe_on) * (fringe - line)
+    d_face, _ = _sd_face(u, v, cw, _per_face(people.jaw))
+    d = np.maximum(d_out, -np.maximum(d_face, line - v))
+    tex = 0.92 + 0.08 * np.sin(55 * u + 20 * v)
+    canvas.paint(box, canvas.cover(d) * _per_face(hair.density), _per_face_rgb(people.hair_colour) * tex[:, None])
+
+# %% ../nbs/01_synth.ipynb #b8026c53
+def _draw_body(canvas: _Canvas, people: _Params, geo: _Params, hair: _Params):
+    "Clothes, the hair behind the head, the neck, the ears and earrings (the layers behind the face)."
+    skin, w = people.skin, people.face_width
+    window = canvas.window(-1.6, 1.3, 1.6, 2.7)                     # clothes
+    if window:
+        box, u, v = window
+        canvas.paint(box, canvas.cover(_sd_ellipse(u, v, 0.0, 2.0, 1.5, 0.64)), people.clothing)
+    b = np.nonzero(hair.back_on)[0]
+    if len(b):                                              # hair behind the head (only for styles that have it)
+        rx, cy, ry = (w + hair.side_w + 0.03)[b], ((hair.top + hair.back) / 2)[b], ((hair.back - hair.top) / 2)[b]
+        window = canvas.window(-rx.max(), hair.top[b].min(), rx.max(), hair.back[b].max(), idx=b)
+        if window:
+            box, u, v = window
+            d = _sd_rounded_rect(u, v, 0.0, _per_face(cy), _per_face(rx), _per_face(ry))
+            canvas.paint(box, canvas.cover(d, b), people.hair_colour[b] * 0.72, idx=b)
+    neck_w = 0.30 * w / 0.76                                # neck, cut by a U-shaped collar
+    window = canvas.window(-neck_w.max(), 0.3, neck_w.max(), 1.7)
+    if window:
+        box, u, v = window
+        d = np.maximum(_sd_rounded_rect(u, v, 0.0, 1.0, _per_face(neck_w), 0.7),
+                       v - (1.5 - 0.14 * (u / _per_face(neck_w)) ** 2))
+        shade = 0.70 + 0.14 * np.clip((v - 0.85) * 2.5, 0, 1)
+        canvas.paint(box, canvas.cover(d), _per_face_rgb(skin) * shade[:, None])
+    for sgn in (-1.0, 1.0):                                 # ears
+        ear_x = sgn * 0.965 * w
+        window = canvas.window(ear_x.min() - 0.1, -0.25, ear_x.max() + 0.1, 0.16)
+        if not window: continue
+        box, u, v = window
+        canvas.paint(box, canvas.cover(_sd_ellipse(u, v, _per_face(ear_x), -0.05, 0.085, 0.165)), skin * 0.9)
+        canvas.paint(box, 0.7 * canvas.cover(_sd_ellipse(u, v, _per_face(ear_x + sgn * 0.015), -0.06, 0.035, 0.09)),
+                     skin * 0.7)
+        wearing = np.nonzero(people.earrings)[0]
+        if len(wearing):
+            window = canvas.window(ear_x[wearing].min() - 0.05, 0.07, ear_x[wearing].max() + 0.05, 0.17, idx=wearing)
+            if window:
+                box, u, v = window
+                d = _sd_ellipse(u, v, _per_face(ear_x[wearing] + sgn * 0.01), 0.12, 0.032, 0.032)
+                canvas.paint(box, canvas.cover(d, wearing), (0.90, 0.76, 0.30), idx=wearing)
+
+# %% ../nbs/01_synth.ipynb #8f49f18c
+def _skin_geometry(people: _Params, au_side, au_mean) -> dict:
+    "The face outline's width and jaw, and the cheeks' blush strength and lift per side."
+    return dict(face_width=people.face_width, jaw=people.jaw,
+                cheek=np.minimum(1.0, 0.15 + 0.5 * au_side(6) + 0.2 * au_side(12)),
+                cheek_lift=0.06 * au_side(6) + 0.03 * au_side(12))
+
+
+def _face_outline(geo: _Params, t: np.ndarray) -> np.ndarray:
+    "(N, len(t), 2) points of the face outline at angles t (0 image-right, pi/2 chin, pi image-left)."
+    cos_t, sin_t = np.cos(t)[None], np.sin(t)[None]
+    w, j = geo.face_width[:, None], geo.jaw[:, None]
+    upper = sin_t < 0
+    x = np.where(upper, w * cos_t, w * cos_t / np.sqrt(1 + j * sin_t * sin_t))
+    y = np.where(upper, 1.25 * sin_t, sin_t) + 0 * w
+    return np.stack([x, y], -1)
+
+
+def _draw_skin(canvas: _Canvas, people: _Params, geo: _Params):
+    "The face, shaded towards its outline, and the cheeks' blush."
+    skin, w = people.skin, people.face_width
+    window = canvas.window(-w.max(), -1.25, w.max(), 1.0)
+    if window:
+        box, u, v = window
+        d, level = _sd_face(u, v, _per_face(w), _per_face(people.jaw))
+        shade = 1.04 - 0.2 * np.clip(level, 0, 1) ** 3
+        canvas.paint(box, canvas.cover(d), _per_face_rgb(skin) * shade[:, None])
+    blush = skin * 0.8 + np.array([0.85, 0.30, 0.30]) * 0.2
+    for side, sgn in ((0, -1.0), (1, 1.0)):                 # cheeks: soft blobs lifted by AU6/AU12
+        cx, cy = sgn * 0.44, 0.13 - geo.cheek_lift[:, side]
+        window = canvas.window(cx - 0.18, cy.min() - 0.13, cx + 0.18, cy.max() + 0.13)
+        if not window: continue
+        box, u, v = window
+        q = 1.0 - ((u - cx) * (1 / 0.18)) ** 2 - ((v - _per_face(cy)) * (1 / 0.13)) ** 2
+        canvas.paint(box, np.clip(q, 0, 1) * _per_face(0.45 * geo.cheek[:, side]), blush)
+
+# %% ../nbs/01_synth.ipynb #c98be460
 _LASH = np.array([0.07, 0.05, 0.05])
 _SCLERA = np.array([0.93, 0.92, 0.89])
+
+
+def _eye_geometry(people: _Params, au_side, au_mean) -> dict:
+    "Per side: the eye's centre x, half-width, upper and lower lid heights, iris radius, lower-lid bulge."
+    sides = np.array([-1.0, 1.0])
+    half_width = people.eye_size[:, None]
+    up = half_width * (0.42 + 0.40 * au_side(5) - 0.16 * au_side(7) - 0.12 * au_side(6) - 0.24 * au_side(41)
+                       - 0.06 * au_side(4) - 0.08 * au_side(9))
+    lo = half_width * (0.30 - 0.17 * au_side(6) - 0.17 * au_side(7) + 0.06 * au_side(5) - 0.07 * au_side(9))
+    return dict(eye_x=sides * people.eye_spacing[:, None], eye_w=half_width + 0 * sides,
+                eye_up=np.maximum(up, 0.05 * half_width), eye_lo=np.maximum(lo, 0.05 * half_width),
+                iris_r=0.5 * people.eye_size, lid_bulge=np.minimum(1.0, 0.7 * np.maximum(au_side(6), au_side(7))))
+
+
+def _draw_eyes(canvas: _Canvas, people: _Params, geo: _Params):
+    "Socket shadow, white, iris, pupil, lashes, lower-lid line, lid crease and the lower-lid bulge of each eye."
+    skin = people.skin
+    for side in (0, 1):
+        ex, ew, up, lo = geo.eye_x[:, side], geo.eye_w[:, side], geo.eye_up[:, side], geo.eye_lo[:, side]
+        window = canvas.window((ex - ew).min() - 0.07, EYE_LINE - up.max() - 0.1, (ex + ew).max() + 0.07,
+                               EYE_LINE + lo.max() + 0.08)
+        if not window: continue
+        box, u, v = window
+        cex, cew, iris = _per_face(ex), _per_face(ew), _per_face(geo.iris_r)
+        du, dv = u - cex, v - EYE_LINE
+        shadow = 1 - (du * (1 / 1.3) / cew) ** 2 - ((dv + 0.02) * (1 / 0.13)) ** 2
+        canvas.paint(box, np.clip(shadow, 0, 1) * 0.25, skin * 0.72)   # socket shadow
+        s = du / cew
+        q = np.clip(1 - s * s, 0, 1)
+        upper, lower = EYE_LINE - _per_face(up) * q ** 0.8, EYE_LINE + _per_face(lo) * q
+        ends = (np.abs(s) - 1) * cew
+        d_open = np.maximum(np.maximum(upper - v, v - lower), ends)
+        canvas.paint(box, canvas.cover(d_open), _SCLERA)
+        radius = np.sqrt(du * du + (dv - 0.01) ** 2)
+        canvas.paint(box, canvas.cover(np.maximum(radius - iris, d_open)), people.eye_colour)
+        canvas.paint(box, canvas.cover(np.maximum(radius - 0.45 * iris, d_open)), (0.03, 0.03, 0.03))
+        outer = np.clip(s * (2 * side - 1), 0, 1)
+        lash = np.maximum(_sd_band(v, upper - 0.006, 0.013 + 0.006 * outer), ends - 0.06 * cew)
+        canvas.paint(box, canvas.cover(lash), _LASH)
+        inner_ends = ends + 0.05 * cew
+        canvas.paint(box, 0.45 * canvas.cover(np.maximum(_sd_band(v, lower + 0.004, 0.006), inner_ends)), skin * 0.5)
+        crease = np.maximum(_sd_band(v, upper - 0.05 - 0.25 * _per_face(up) * q, 0.007), inner_ends)
+        canvas.paint(box, 0.35 * canvas.cover(crease), skin * 0.6)
+        k = np.nonzero(geo.lid_bulge[:, side] > 0.01)[0]    # lower-lid bulge of AU6/AU7
+        if len(k):
+            pick = (lambda x: x) if len(k) == len(ex) else (lambda x: x[k])
+            bulge = np.maximum(_sd_band(v if v.shape[0] == 1 else v[k], pick(lower) + 0.035 * pick(q), 0.008),
+                               pick(ends) + 0.15 * _per_face(ew[k]))
+            canvas.paint(box, canvas.cover(bulge, k) * _per_face(0.6 * geo.lid_bulge[k, side]), skin[k] * 0.55, idx=k)
+
+# %% ../nbs/01_synth.ipynb #e79b3398
+def _brow_geometry(people: _Params, au_side, au_mean) -> dict:
+    "Per side: the brow's inner and outer end (x, y), arch and thickness."
+    sides = np.array([-1.0, 1.0])
+    base = EYE_LINE - 0.19
+    return dict(
+        brow_xi=sides * (0.12 - 0.035 * au_side(4) + 0.01 * au_side(1)),
+        brow_xo=sides * (people.eye_spacing + people.eye_size + 0.05)[:, None],
+        brow_yi=base - 0.12 * au_side(1) + 0.12 * au_side(4) + 0.04 * au_side(9) - 0.01 * au_side(2),
+        brow_yo=base + 0.015 - 0.11 * au_side(2) - 0.03 * au_side(1) + 0.035 * au_side(4),
+        brow_arch=people.brow_arch[:, None] + 0.04 * au_side(2) - 0.035 * au_side(1) * (1 - au_side(2)) - 0.015 * au_side(4),
+        brow_thickness=people.brow_thickness[:, None] * (1 + 0.15 * au_side(4)))
+
+
+def _draw_brows(canvas: _Canvas, people: _Params, geo: _Params):
+    "Each brow: a stroke thinning towards its outer end, along the arched line from its inner to its outer end."
+    colour = np.minimum(people.hair_colour * 0.9, people.skin * 0.5)
+    for side in (0, 1):
+        xi, xo, yi, yo = geo.brow_xi[:, side], geo.brow_xo[:, side], geo.brow_yi[:, side], geo.brow_yo[:, side]
+        arch, thickness = geo.brow_arch[:, side], geo.brow_thickness[:, side]
+        window = canvas.window(np.minimum(xi, xo).min() - 0.02, (np.minimum(yi, yo) - np.maximum(arch, 0) - thickness).min(),
+                               np.maximum(xi, xo).max() + 0.02, (np.maximum(yi, yo) - np.minimum(arch, 0) + thickness).max())
+        if not window: continue
+        box, u, v = window
+        t = (u - _per_face(xi)) / _per_face(xo - xi)
+        tc = np.clip(t, 0, 1)
+        yc = _per_face(yi) + _per_face(yo - yi) * tc - _per_face(arch) * np.sin(np.pi * tc ** 0.8)
+        d = np.maximum(_sd_band(v, yc, _per_face(0.5 * thickness) * (1 - 0.45 * tc)),
+                       np.maximum(-t, t - 1) * _per_face(np.abs(xo - xi)))
+        canvas.paint(box, 0.95 * canvas.cover(d), colour)
+
+# %% ../nbs/01_synth.ipynb #2726631a
+def _nose_geometry(people: _Params, au_side, au_mean) -> dict:
+    "The nose's root, tip and base heights and its half-width."
+    root = np.full(len(people.face_width), EYE_LINE - 0.02)
+    tip = people.nose_length - 0.025 * au_mean(9) - 0.008 * au_mean(10)
+    return dict(nose_root=root, nose_tip=tip, nose_base=tip + 0.065 - 0.025 * au_mean(9) - 0.012 * au_mean(10),
+                nose_w=people.nose_width * (1 + 0.18 * au_mean(9) + 0.08 * au_mean(10)))
+
+
+def _draw_nose(canvas: _Canvas, people: _Params, geo: _Params):
+    "The sides of the bridge, the tip's highlight, the alae and the nostrils."
+    skin = people.skin
+    nose_w, tip, base, root = geo.nose_w, geo.nose_tip, geo.nose_base, geo.nose_root
+    window = canvas.window(-nose_w.max() - 0.07, root.min(), nose_w.max() + 0.07, base.max() + 0.04)
+    if not window: return
+    box, u, v = window
+    cnw = _per_face(nose_w)
+    t = np.clip((v - _per_face(root + 0.06)) / _per_face(tip - root - 0.06), 0, 1)
+    for sgn, a in ((-1.0, 0.35), (1.0, 0.15)):              # sides of the bridge, lit from the viewer's right
+        xc = sgn * (0.045 + (0.75 * cnw - 0.045) * t)
+        d = np.maximum(np.maximum(np.abs(u - xc) - 0.012, _per_face(root + 0.06) - v), v - _per_face(tip))
+        canvas.paint(box, canvas.cover(d) * (a * np.sqrt(t)), skin * 0.65)
+    canvas.paint(box, 0.5 * canvas.cover(_sd_ellipse(u, v, 0.0, _per_face(tip + 0.005), 0.06, 0.045)),
+                 np.minimum(skin * 1.08, 1))
+    for sgn in (-1.0, 1.0):
+        canvas.paint(box, 0.45 * canvas.cover(_sd_ellipse(u, v, sgn * 0.8 * cnw, _per_face(base - 0.022), 0.045, 0.038)),
+                     skin * 0.78)
+        canvas.paint(box, 0.9 * canvas.cover(_sd_ellipse(u, v, sgn * 0.45 * cnw, _per_face(base - 0.006), 0.036, 0.017)),
+                     skin * 0.3)
+
+# %% ../nbs/01_synth.ipynb #5fbc5a38
 _MOUTH_IN = np.array([0.24, 0.07, 0.08])
 _TEETH = np.array([0.95, 0.93, 0.87])
 
 
-def _hair(P: _G) -> _G:
-    "The hair-style parameters of a batch as (N,) arrays."
-    t = _HAIR_TABLE[P.hair_style.astype(int)]
-    keys = ("top", "side_w", "side_bottom", "drop", "fringe", "back", "n_curl", "a_curl", "bun", "density", "part")
-    H = _G({k: t[:, i] for i, k in enumerate(keys)})
-    H.fringe_on, H.back_on = ~np.isnan(H.fringe), ~np.isnan(H.back)
-    H.fringe, H.back = np.nan_to_num(H.fringe, nan=-0.8), np.where(H.back_on, H.back, H.top + 0.5)
-    return H
+def _mouth_geometry(people: _Params, au_side, au_mean) -> dict:
+    "The mouth line's height, each corner's half-width and lift, the lips' openings and thicknesses, the lower teeth."
+    thin = 1 - 0.55 * au_mean(23) - 0.35 * au_mean(24) - 0.3 * au_mean(20)
+    return dict(
+        mouth_y=people.nose_length + 0.33 - 0.02 * au_mean(17),
+        corner_w=people.mouth_width[:, None] * (1 + 0.20 * au_side(12) + 0.28 * au_side(20) - 0.12 * au_side(23)
+                                                - 0.10 * au_side(24) - 0.25 * au_side(26) * (1 - au_side(20))
+                                                - 0.10 * au_side(14) - 0.05 * au_side(10)),
+        corner_lift=0.11 * au_side(12) - 0.075 * au_side(15) + 0.04 * au_side(14) - 0.012 * au_side(20) - 0.01 * au_side(16),
+        open_upper=0.012 * au_mean(25) + 0.03 * au_mean(26) + 0.045 * au_mean(10),
+        smile_upper=0.6,                                   # share of the corner lift the upper lip follows
+        open_lower=(0.012 * au_mean(25) + 0.16 * au_mean(26) + 0.045 * au_mean(16) + 0.06 * au_mean(12) * au_mean(25)
+                    + 0.02 * au_mean(20) * au_mean(25)),
+        lip_upper=people.lip_thickness * (thin - 0.25 * au_mean(12) - 0.25 * au_mean(10)),
+        lip_lower=people.lip_thickness * 1.25 * (thin - 0.2 * au_mean(12) + 0.35 * au_mean(17)),
+        lower_teeth=0.03 * np.minimum(1.0, au_mean(16) + au_mean(20)))
 
 
-def _draw_body(cv: _Canvas, P: _G, g: _G, H: _G):
-    skin, w = P.skin, P.face_width
-    r = cv.win(-1.6, 1.3, 1.6, 2.7)                         # clothes
-    if r:
-        sl, u, v = r
-        cv.paint(sl, cv.cover(_sd_ellipse(u, v, 0.0, 2.0, 1.5, 0.64)), P.clothing)
-    b = np.nonzero(H.back_on)[0]
-    if len(b):                                              # hair behind the head (only for styles that have it)
-        rx, cy, ry = (w + H.side_w + 0.03)[b], ((H.top + H.back) / 2)[b], ((H.back - H.top) / 2)[b]
-        r = cv.win(-rx.max(), H.top[b].min(), rx.max(), H.back[b].max(), idx=b)
-        if r:
-            sl, u, v = r
-            d = _sd_rrect(u, v, 0.0, _c(cy), _c(rx), _c(ry))
-            cv.paint(sl, cv.cover(d, b), P.hair_colour[b] * 0.72, idx=b)
-    nx = 0.30 * w / 0.76                                    # neck, cut by a U-shaped collar
-    r = cv.win(-nx.max(), 0.3, nx.max(), 1.7)
-    if r:
-        sl, u, v = r
-        d = np.maximum(_sd_rrect(u, v, 0.0, 1.0, _c(nx), 0.7), v - (1.5 - 0.14 * (u / _c(nx)) ** 2))
-        shade = 0.70 + 0.14 * np.clip((v - 0.85) * 2.5, 0, 1)
-        cv.paint(sl, cv.cover(d), _col(skin) * shade[:, None])
-    for sgn in (-1.0, 1.0):                                 # ears
-        ex = sgn * 0.965 * w
-        r = cv.win(ex.min() - 0.1, -0.25, ex.max() + 0.1, 0.16)
-        if not r: continue
-        sl, u, v = r
-        cv.paint(sl, cv.cover(_sd_ellipse(u, v, _c(ex), -0.05, 0.085, 0.165)), skin * 0.9)
-        cv.paint(sl, 0.7 * cv.cover(_sd_ellipse(u, v, _c(ex + sgn * 0.015), -0.06, 0.035, 0.09)), skin * 0.7)
-        e = np.nonzero(P.earrings)[0]
-        if len(e):
-            r = cv.win(ex[e].min() - 0.05, 0.07, ex[e].max() + 0.05, 0.17, idx=e)
-            if r:
-                sl, u, v = r
-                d = _sd_ellipse(u, v, _c(ex[e] + sgn * 0.01), 0.12, 0.032, 0.032)
-                cv.paint(sl, cv.cover(d, e), (0.90, 0.76, 0.30), idx=e)
+def _mouth_curves(geo: _Params, s: np.ndarray):
+    """Mid line, inner upper, inner lower, outer upper, outer lower lip y at mouth parameter `s` (N, ...) in
+    [-1, 1] (s < 0 on the image-left side, each side scaled by its own corner width)."""
+    per_face = lambda values: _per_face(values, s.ndim, s.dtype)
+    right_lift = per_face(geo.corner_lift[:, 1])
+    lift = right_lift + (s < 0) * (per_face(geo.corner_lift[:, 0]) - right_lift)   # arithmetic select: np.where is slow when broadcasting
+    s2 = np.minimum(s * s, 1.0)
+    q = 1.0 - s2
+    mid = per_face(geo.mouth_y) - lift * s2
+    inner_upper = mid - (per_face(geo.open_upper) + geo.smile_upper * np.maximum(lift, 0)) * q
+    inner_lower = mid + per_face(geo.open_lower) * q ** 0.8
+    sq = np.sqrt(q)
+    outer_upper = inner_upper - per_face(geo.lip_upper) * sq * (1 - 0.3 * np.exp(-(s * (1 / 0.18)) ** 2))   # with the cupid's bow dip
+    outer_lower = inner_lower + per_face(geo.lip_lower) * sq
+    return mid, inner_upper, inner_lower, outer_upper, outer_lower
 
-
-def _draw_skin(cv: _Canvas, P: _G, g: _G):
-    skin, w = P.skin, P.face_width
-    r = cv.win(-w.max(), -1.25, w.max(), 1.0)
-    if r:
-        sl, u, v = r
-        d, k = _sd_face(u, v, _c(w), _c(P.jaw))
-        shade = 1.04 - 0.2 * np.clip(k, 0, 1) ** 3
-        cv.paint(sl, cv.cover(d), _col(skin) * shade[:, None])
-    blush = skin * 0.8 + np.array([0.85, 0.30, 0.30]) * 0.2
-    for side, sgn in ((0, -1.0), (1, 1.0)):                 # cheeks: soft blobs lifted by AU6/AU12
-        cx, cy = sgn * 0.44, 0.13 - g.cheek_lift[:, side]
-        r = cv.win(cx - 0.18, cy.min() - 0.13, cx + 0.18, cy.max() + 0.13)
-        if not r: continue
-        sl, u, v = r
-        q = 1.0 - ((u - cx) * (1 / 0.18)) ** 2 - ((v - _c(cy)) * (1 / 0.13)) ** 2
-        cv.paint(sl, np.clip(q, 0, 1) * _c(0.45 * g.cheek[:, side]), blush)
-
-
-def _draw_lines(cv: _Canvas, P: _G, g: _G):
-    "Wrinkles and folds: forehead lines (AU1/2), frown lines (AU4), nose wrinkles (AU9), nasolabial folds."
-    skin = P.skin
-    crease = skin * 0.55
-    k = np.nonzero(g.forehead > 0.01)[0]                  # each kind of line only on the faces that show it
-    if len(k):
-        y0 = (np.minimum(g.brow_yi.min(1), g.brow_yo.min(1)) - g.brow_arch.max(1) - 0.09)[k]
-        r = cv.win(-0.36, y0.min() - 0.14, 0.36, y0.max() + 0.04, idx=k)
-        if r:
-            sl, u, v = r
-            yc = _c(y0) + 0.05 * (u * (1 / 0.34)) ** 2
-            d = np.minimum(np.minimum(_stroke_h(v, yc, 0.008), _stroke_h(v, yc - 0.05, 0.008)),
-                           _stroke_h(v, yc - 0.1, 0.008))
-            fade = np.clip(1 - (u * (1 / 0.34)) ** 2, 0, 1)
-            cv.paint(sl, cv.cover(d, k) * fade * _c(0.6 * g.forehead[k]), crease[k], idx=k)
-    k = np.nonzero(g.frown > 0.01)[0]
-    if len(k):
-        y0 = g.brow_yi.mean(1)[k] - 0.07
-        r = cv.win(-0.07, y0.min(), 0.07, y0.max() + 0.13, idx=k)
-        if r:
-            sl, u, v = r
-            t = np.clip((v - _c(y0)) * (1 / 0.13), 0, 1)
-            d = np.abs(np.abs(u) - (0.028 + 0.012 * t)) - 0.009
-            cv.paint(sl, cv.cover(d, k) * np.sin(np.pi * t) * _c(0.75 * g.frown[k]), crease[k], idx=k)
-    k = np.nonzero(g.nose_wrinkle > 0.01)[0]
-    if len(k):
-        root = g.nose_root[k]
-        r = cv.win(-0.1, root.min() + 0.02, 0.1, root.max() + 0.17, idx=k)
-        if r:
-            sl, u, v = r
-            yc = _c(root) + 0.05 + 0.025 * (u * (1 / 0.09)) ** 2
-            d = np.minimum(np.minimum(_stroke_h(v, yc, 0.008), _stroke_h(v, yc + 0.04, 0.008)),
-                           _stroke_h(v, yc + 0.08, 0.008))
-            fade = np.clip(1 - (u * (1 / 0.09)) ** 2, 0, 1)
-            cv.paint(sl, cv.cover(d, k) * fade * _c(0.75 * g.nose_wrinkle[k]), crease[k], idx=k)
-    corner_y = g.mouth_y[:, None] - g.corner_lift
-    for side, sgn in ((0, -1.0), (1, 1.0)):                 # nasolabial folds, pulled by the lip corners
-        x0, y0 = sgn * (g.nose_w + 0.035), g.nose_tip - 0.01
-        x1, y1 = sgn * (g.corner_w[:, side] + 0.05), corner_y[:, side] + 0.07
-        r = cv.win(np.minimum(x0, x1).min() - 0.06, y0.min(), np.maximum(x0, x1).max() + 0.06, y1.max())
-        if not r: continue
-        sl, u, v = r
-        t = np.clip((v - _c(y0)) / _c(y1 - y0), 0, 1)
-        xc = _c(x0) + _c(x1 - x0) * t + sgn * 0.035 * np.sin(np.pi * t)
-        d = np.abs(u - xc) - 0.011
-        cv.paint(sl, cv.cover(d) * np.sqrt(np.maximum(np.sin(np.pi * t), 0)) * _c(0.5 * g.fold[:, side]), skin * 0.6)
-
-
-def _draw_nose(cv: _Canvas, P: _G, g: _G):
-    skin = P.skin
-    nw, tip, base, root = g.nose_w, g.nose_tip, g.nose_base, g.nose_root
-    r = cv.win(-nw.max() - 0.07, root.min(), nw.max() + 0.07, base.max() + 0.04)
-    if not r: return
-    sl, u, v = r
-    cnw = _c(nw)
-    t = np.clip((v - _c(root + 0.06)) / _c(tip - root - 0.06), 0, 1)
-    for sgn, a in ((-1.0, 0.35), (1.0, 0.15)):              # sides of the bridge, lit from the viewer's right
-        xc = sgn * (0.045 + (0.75 * cnw - 0.045) * t)
-        d = np.maximum(np.maximum(np.abs(u - xc) - 0.012, _c(root + 0.06) - v), v - _c(tip))
-        cv.paint(sl, cv.cover(d) * (a * np.sqrt(t)), skin * 0.65)
-    cv.paint(sl, 0.5 * cv.cover(_sd_ellipse(u, v, 0.0, _c(tip + 0.005), 0.06, 0.045)), np.minimum(skin * 1.08, 1))
-    for sgn in (-1.0, 1.0):
-        cv.paint(sl, 0.45 * cv.cover(_sd_ellipse(u, v, sgn * 0.8 * cnw, _c(base - 0.022), 0.045, 0.038)), skin * 0.78)
-        cv.paint(sl, 0.9 * cv.cover(_sd_ellipse(u, v, sgn * 0.45 * cnw, _c(base - 0.006), 0.036, 0.017)), skin * 0.3)
-
-
-def _draw_eyes(cv: _Canvas, P: _G, g: _G):
-    skin = P.skin
-    for side in (0, 1):
-        ex, ew, up, lo = g.eye_x[:, side], g.eye_w[:, side], g.eye_up[:, side], g.eye_lo[:, side]
-        r = cv.win((ex - ew).min() - 0.07, EYE_LINE - up.max() - 0.1, (ex + ew).max() + 0.07, EYE_LINE + lo.max() + 0.08)
-        if not r: continue
-        sl, u, v = r
-        cex, cew, ir = _c(ex), _c(ew), _c(g.iris_r)
-        du, dv = u - cex, v - EYE_LINE
-        shadow = 1 - (du * (1 / 1.3) / cew) ** 2 - ((dv + 0.02) * (1 / 0.13)) ** 2
-        cv.paint(sl, np.clip(shadow, 0, 1) * 0.25, skin * 0.72)   # socket shadow
-        s = du / cew
-        q = np.clip(1 - s * s, 0, 1)
-        upper, lower = EYE_LINE - _c(up) * q ** 0.8, EYE_LINE + _c(lo) * q
-        ends = (np.abs(s) - 1) * cew
-        d_open = np.maximum(np.maximum(upper - v, v - lower), ends)
-        cv.paint(sl, cv.cover(d_open), _SCLERA)
-        rr = np.sqrt(du * du + (dv - 0.01) ** 2)
-        cv.paint(sl, cv.cover(np.maximum(rr - ir, d_open)), P.eye_colour)
-        cv.paint(sl, cv.cover(np.maximum(rr - 0.45 * ir, d_open)), (0.03, 0.03, 0.03))
-        outer = np.clip(s * (2 * side - 1), 0, 1)
-        lash = np.maximum(_stroke_h(v, upper - 0.006, 0.013 + 0.006 * outer), ends - 0.06 * cew)
-        cv.paint(sl, cv.cover(lash), _LASH)
-        inner_ends = ends + 0.05 * cew
-        cv.paint(sl, 0.45 * cv.cover(np.maximum(_stroke_h(v, lower + 0.004, 0.006), inner_ends)), skin * 0.5)
-        crease = np.maximum(_stroke_h(v, upper - 0.05 - 0.25 * _c(up) * q, 0.007), inner_ends)
-        cv.paint(sl, 0.35 * cv.cover(crease), skin * 0.6)
-        k = np.nonzero(g.lid_bulge[:, side] > 0.01)[0]     # lower-lid bulge of AU6/AU7
-        if len(k):
-            sub = (lambda x: x) if len(k) == len(ex) else (lambda x: x[k])
-            bulge = np.maximum(_stroke_h(v if v.shape[0] == 1 else v[k], sub(lower) + 0.035 * sub(q), 0.008),
-                               sub(ends) + 0.15 * _c(ew[k]))
-            cv.paint(sl, cv.cover(bulge, k) * _c(0.6 * g.lid_bulge[k, side]), skin[k] * 0.55, idx=k)
-
-
-def _draw_brows(cv: _Canvas, P: _G, g: _G):
-    colour = np.minimum(P.hair_colour * 0.9, P.skin * 0.5)
-    for side in (0, 1):
-        xi, xo, yi, yo = g.brow_xi[:, side], g.brow_xo[:, side], g.brow_yi[:, side], g.brow_yo[:, side]
-        arch, th = g.brow_arch[:, side], g.brow_th[:, side]
-        r = cv.win(np.minimum(xi, xo).min() - 0.02, (np.minimum(yi, yo) - np.maximum(arch, 0) - th).min(),
-                   np.maximum(xi, xo).max() + 0.02, (np.maximum(yi, yo) - np.minimum(arch, 0) + th).max())
-        if not r: continue
-        sl, u, v = r
-        t = (u - _c(xi)) / _c(xo - xi)
-        tc = np.clip(t, 0, 1)
-        yc = _c(yi) + _c(yo - yi) * tc - _c(arch) * np.sin(np.pi * tc ** 0.8)
-        d = np.maximum(_stroke_h(v, yc, _c(0.5 * th) * (1 - 0.45 * tc)), np.maximum(-t, t - 1) * _c(np.abs(xo - xi)))
-        cv.paint(sl, 0.95 * cv.cover(d), colour)
-
-
-def _draw_mouth(cv: _Canvas, P: _G, g: _G):
-    cw, lift = g.corner_w, g.corner_lift
-    top = g.mouth_y - np.maximum(lift.max(1), 0) * (1 + g.smile_u) - g.open_u - g.lip_u - 0.04
-    bottom = g.mouth_y + np.maximum(-lift.min(1), 0) + g.open_l + g.lip_l + 0.04
-    r = cv.win(-cw[:, 0].max() - 0.03, top.min(), cw[:, 1].max() + 0.03, bottom.max())
-    if not r: return
-    sl, u, v = r
-    right = _c(cw[:, 1])
-    half = right + (u < 0) * (_c(cw[:, 0]) - right)
+# %% ../nbs/01_synth.ipynb #889edf37
+def _draw_mouth(canvas: _Canvas, people: _Params, geo: _Params):
+    "The lips, the inside of the mouth and the upper and lower teeth."
+    corner_w, lift = geo.corner_w, geo.corner_lift
+    top = geo.mouth_y - np.maximum(lift.max(1), 0) * (1 + geo.smile_upper) - geo.open_upper - geo.lip_upper - 0.04
+    bottom = geo.mouth_y + np.maximum(-lift.min(1), 0) + geo.open_lower + geo.lip_lower + 0.04
+    window = canvas.window(-corner_w[:, 0].max() - 0.03, top.min(), corner_w[:, 1].max() + 0.03, bottom.max())
+    if not window: return
+    box, u, v = window
+    right = _per_face(corner_w[:, 1])
+    half = right + (u < 0) * (_per_face(corner_w[:, 0]) - right)
     s = u / half
-    mid, iu, il, ou, ol = _mouth_curves(g, s)
+    mid, inner_upper, inner_lower, outer_upper, outer_lower = _mouth_curves(geo, s)
     ends = (np.abs(s) - 1) * half
-    lips = np.maximum(np.maximum(ou - v, v - ol), ends)
+    lips = np.maximum(np.maximum(outer_upper - v, v - outer_lower), ends)
     shade = 0.94 + 0.14 * (v > mid)
-    cv.paint(sl, cv.cover(lips), _col(P.lip_colour) * shade[:, None])
-    inner = np.maximum(np.maximum(np.minimum(iu, mid - 0.007) - v, v - np.maximum(il, mid + 0.007)), ends + 0.03 * half)
-    cv.paint(sl, cv.cover(inner), _MOUTH_IN)
-    # teeth: bands below the upper and above the lower inner lip; a band thinner than a sample is faded by its
-    # thickness, so a closed mouth (zero-height band) gets exactly no teeth
-    teeth_h = np.minimum(np.maximum(il - iu - 0.012, 0), 0.05 * np.sqrt(np.clip(1 - s * s, 0, 1)))
+    canvas.paint(box, canvas.cover(lips), _per_face_rgb(people.lip_colour) * shade[:, None])
+    inner = np.maximum(np.maximum(np.minimum(inner_upper, mid - 0.007) - v, v - np.maximum(inner_lower, mid + 0.007)),
+                       ends + 0.03 * half)
+    canvas.paint(box, canvas.cover(inner), _MOUTH_IN)
+    teeth_h = np.minimum(np.maximum(inner_lower - inner_upper - 0.012, 0), 0.05 * np.sqrt(np.clip(1 - s * s, 0, 1)))
     if teeth_h.max() > 0:
-        fade = np.minimum(teeth_h * cv.inv_px, 1.0)
-        cv.paint(sl, cv.cover(np.maximum(inner, v - (iu + teeth_h))) * fade, _TEETH)
-        if (g.lower_teeth > 0).any():
-            lt = np.minimum(teeth_h, _c(g.lower_teeth))
-            fade = np.minimum(lt * cv.inv_px, 1.0)
-            cv.paint(sl, cv.cover(np.maximum(inner, (il - lt) - v)) * fade, _TEETH * 0.92)
+        fade = np.minimum(teeth_h * canvas.inv_px, 1.0)
+        canvas.paint(box, canvas.cover(np.maximum(inner, v - (inner_upper + teeth_h))) * fade, _TEETH)
+        if (geo.lower_teeth > 0).any():
+            lower_h = np.minimum(teeth_h, _per_face(geo.lower_teeth))
+            fade = np.minimum(lower_h * canvas.inv_px, 1.0)
+            canvas.paint(box, canvas.cover(np.maximum(inner, (inner_lower - lower_h) - v)) * fade, _TEETH * 0.92)
+
+# %% ../nbs/01_synth.ipynb #3a833c49
+def _wrinkle_geometry(people: _Params, au_side, au_mean) -> dict:
+    "Strengths in [0, 1] of the forehead lines, frown lines, nose wrinkles and (per side) the nasolabial folds."
+    return dict(forehead=np.minimum(1.0, 0.8 * np.maximum(au_mean(1), au_mean(2))),
+                frown=np.minimum(1.0, 0.8 * au_mean(4)),
+                nose_wrinkle=np.minimum(1.0, 0.9 * au_mean(9)),
+                fold=np.minimum(1.0, 0.15 + 0.6 * au_side(12) + 0.45 * au_side(10) + 0.35 * au_side(9)
+                                + 0.2 * au_side(6) + 0.15 * au_side(20)))
 
 
-def _draw_hair(cv: _Canvas, P: _G, g: _G, H: _G):
-    w = P.face_width
-    rx, ry = w + H.side_w, -H.top
-    r = cv.win(-(rx * (1 + H.a_curl)).max(), (H.top - H.a_curl * ry - 2 * H.bun).min(),
-               (rx * (1 + H.a_curl)).max(), (H.side_bottom + 0.02).max())
-    if not r: return
-    sl, u, v = r
-    crx, cry, cw = _c(rx), _c(ry), _c(w)
-    d_out = _sd_ellipse(u, v, 0.0, 0.0, crx, cry)
-    if (H.a_curl > 0).any():                                # curls: a bumpy outline
-        wave = np.sin(14.0 * u) * np.sin(14.0 * v)
-        d_out = d_out - _c(H.a_curl * (rx + ry) * 0.5) * wave
-    d_out = np.maximum(d_out, v - _c(H.side_bottom))
-    if (H.bun > 0).any():
-        d_bun = np.sqrt(u * u + (v - _c(H.top - 0.05)) ** 2) - _c(H.bun)
-        d_out = d_out + _c(H.bun > 0) * (np.minimum(d_out, d_bun) - d_out)
-    uw = u / cw
-    line = _c(P.hairline) + _c(H.drop) * uw * uw + _c(0.3 * H.part) * np.clip(uw, -1, 1)
-    if H.fringe_on.any():
-        fringe = _c(H.fringe) + 0.02 * np.abs(np.sin(17 * u)) + 0.08 * uw ** 4
-        line = line + _c(H.fringe_on) * (fringe - line)
-    d_face, _ = _sd_face(u, v, cw, _c(P.jaw))
-    d = np.maximum(d_out, -np.maximum(d_face, line - v))
-    tex = 0.92 + 0.08 * np.sin(55 * u + 20 * v)
-    cv.paint(sl, cv.cover(d) * _c(H.density), _col(P.hair_colour) * tex[:, None])
+def _draw_wrinkles(canvas: _Canvas, people: _Params, geo: _Params):
+    "Wrinkles and folds: forehead lines (AU1/2), frown lines (AU4), nose wrinkles (AU9), nasolabial folds."
+    skin = people.skin
+    crease = skin * 0.55
+    k = np.nonzero(geo.forehead > 0.01)[0]                 # each kind of line only on the faces that show it
+    if len(k):
+        y0 = (np.minimum(geo.brow_yi.min(1), geo.brow_yo.min(1)) - geo.brow_arch.max(1) - 0.09)[k]
+        window = canvas.window(-0.36, y0.min() - 0.14, 0.36, y0.max() + 0.04, idx=k)
+        if window:
+            box, u, v = window
+            yc = _per_face(y0) + 0.05 * (u * (1 / 0.34)) ** 2
+            d = np.minimum(np.minimum(_sd_band(v, yc, 0.008), _sd_band(v, yc - 0.05, 0.008)), _sd_band(v, yc - 0.1, 0.008))
+            fade = np.clip(1 - (u * (1 / 0.34)) ** 2, 0, 1)
+            canvas.paint(box, canvas.cover(d, k) * fade * _per_face(0.6 * geo.forehead[k]), crease[k], idx=k)
+    k = np.nonzero(geo.frown > 0.01)[0]
+    if len(k):
+        y0 = geo.brow_yi.mean(1)[k] - 0.07
+        window = canvas.window(-0.07, y0.min(), 0.07, y0.max() + 0.13, idx=k)
+        if window:
+            box, u, v = window
+            t = np.clip((v - _per_face(y0)) * (1 / 0.13), 0, 1)
+            d = np.abs(np.abs(u) - (0.028 + 0.012 * t)) - 0.009
+            canvas.paint(box, canvas.cover(d, k) * np.sin(np.pi * t) * _per_face(0.75 * geo.frown[k]), crease[k], idx=k)
+    k = np.nonzero(geo.nose_wrinkle > 0.01)[0]
+    if len(k):
+        root = geo.nose_root[k]
+        window = canvas.window(-0.1, root.min() + 0.02, 0.1, root.max() + 0.17, idx=k)
+        if window:
+            box, u, v = window
+            yc = _per_face(root) + 0.05 + 0.025 * (u * (1 / 0.09)) ** 2
+            d = np.minimum(np.minimum(_sd_band(v, yc, 0.008), _sd_band(v, yc + 0.04, 0.008)), _sd_band(v, yc + 0.08, 0.008))
+            fade = np.clip(1 - (u * (1 / 0.09)) ** 2, 0, 1)
+            canvas.paint(box, canvas.cover(d, k) * fade * _per_face(0.75 * geo.nose_wrinkle[k]), crease[k], idx=k)
+    corner_y = geo.mouth_y[:, None] - geo.corner_lift
+    for side, sgn in ((0, -1.0), (1, 1.0)):                 # nasolabial folds, pulled by the lip corners
+        x0, y0 = sgn * (geo.nose_w + 0.035), geo.nose_tip - 0.01
+        x1, y1 = sgn * (geo.corner_w[:, side] + 0.05), corner_y[:, side] + 0.07
+        window = canvas.window(np.minimum(x0, x1).min() - 0.06, y0.min(), np.maximum(x0, x1).max() + 0.06, y1.max())
+        if not window: continue
+        box, u, v = window
+        t = np.clip((v - _per_face(y0)) / _per_face(y1 - y0), 0, 1)
+        xc = _per_face(x0) + _per_face(x1 - x0) * t + sgn * 0.035 * np.sin(np.pi * t)
+        d = np.abs(u - xc) - 0.011
+        canvas.paint(box, canvas.cover(d) * np.sqrt(np.maximum(np.sin(np.pi * t), 0)) * _per_face(0.5 * geo.fold[:, side]),
+                     skin * 0.6)
 
-
-def _draw_glasses(cv: _Canvas, P: _G, g: _G, arms: bool = False):
+# %% ../nbs/01_synth.ipynb #3f41d1bc
+def _draw_glasses(canvas: _Canvas, people: _Params, geo: _Params, arms: bool = False):
     "The rims and bridge of the glasses, or (`arms=True`) their arms, on the faces that wear glasses."
-    k = np.nonzero(P.glasses)[0]
+    k = np.nonzero(people.glasses)[0]
     if not len(k): return
-    kind = P.glasses[k].astype(int)
-    es, w, frame = P.eye_spacing[k], P.face_width[k], P.frame_colour[k]
-    rx, ry, cy = P.eye_size[k] + 0.08, 0.125, EYE_LINE + 0.01
+    kind = people.glasses[k].astype(int)
+    spacing, w, frame = people.eye_spacing[k], people.face_width[k], people.frame_colour[k]
+    rx, ry, cy = people.eye_size[k] + 0.08, 0.125, EYE_LINE + 0.01
     for sgn in (() if arms else (-1.0, 1.0)):
-        cx = sgn * es
-        r = cv.win((cx - rx).min() - 0.03, cy - ry - 0.03, (cx + rx).max() + 0.03, cy + ry + 0.03, idx=k)
-        if not r: continue
-        sl, u, v = r
-        d = _sd_ellipse(u, v, _c(cx), cy, _c(rx), ry) if (kind == 1).any() else None
+        cx = sgn * spacing
+        window = canvas.window((cx - rx).min() - 0.03, cy - ry - 0.03, (cx + rx).max() + 0.03, cy + ry + 0.03, idx=k)
+        if not window: continue
+        box, u, v = window
+        d = _sd_ellipse(u, v, _per_face(cx), cy, _per_face(rx), ry) if (kind == 1).any() else None
         if (kind == 2).any():
-            d2 = _sd_rrect(u, v, _c(cx), cy, _c(rx), ry)
-            d = d2 if d is None else d + _c(kind == 2) * (d2 - d)
-        cv.paint(sl, 0.12 * cv.cover(d, k), (1.0, 1.0, 1.0), idx=k)
-        cv.paint(sl, cv.cover(np.abs(d) - 0.013, k), frame, idx=k)
-    yb = cy - 0.035
-    reach = (w + 0.04) if arms else (es - rx + 0.02)
-    r = cv.win(-reach.max(), yb - 0.02, reach.max(), yb + 0.02, idx=k)
-    if r:
-        sl, u, v = r
-        au = np.abs(u)
-        band = _stroke_h(v, yb, 0.012)
+            d_square = _sd_rounded_rect(u, v, _per_face(cx), cy, _per_face(rx), ry)
+            d = d_square if d is None else d + _per_face(kind == 2) * (d_square - d)
+        canvas.paint(box, 0.12 * canvas.cover(d, k), (1.0, 1.0, 1.0), idx=k)
+        canvas.paint(box, canvas.cover(np.abs(d) - 0.013, k), frame, idx=k)
+    y_bar = cy - 0.035
+    reach = (w + 0.04) if arms else (spacing - rx + 0.02)
+    window = canvas.window(-reach.max(), y_bar - 0.02, reach.max(), y_bar + 0.02, idx=k)
+    if window:
+        box, u, v = window
+        abs_u = np.abs(u)
+        band = _sd_band(v, y_bar, 0.012)
         if arms:
-            d = np.maximum(band, np.maximum(_c(es + rx) - au - 0.005, au - _c(w) - 0.03))
+            d = np.maximum(band, np.maximum(_per_face(spacing + rx) - abs_u - 0.005, abs_u - _per_face(w) - 0.03))
         else:
-            d = np.maximum(band, au - _c(es - rx) - 0.01)
-        cv.paint(sl, cv.cover(d, k), frame, idx=k)
+            d = np.maximum(band, abs_u - _per_face(spacing - rx) - 0.01)
+        canvas.paint(box, canvas.cover(d, k), frame, idx=k)
+
+# %% ../nbs/01_synth.ipynb #85665318
+_PART_GEOMETRIES = (_skin_geometry, _eye_geometry, _brow_geometry, _nose_geometry, _mouth_geometry, _wrinkle_geometry)
 
 
-def _draw_faces(cv: _Canvas, P: _G, g: _G, ss: int):
-    """Draw the batch of people `P` with geometry `g` onto the pixel-resolution canvas `cv`, back to front.
+def _geometry(people: _Params, amounts: np.ndarray) -> _Params:
+    "Curve parameters (face units) of identities `people` under AU amounts of shape (N, 2, n_AU): every part's, merged."
+    au_side, au_mean = _au_accessors(amounts)
+    geo = _Params()
+    for part in _PART_GEOMETRIES: geo.update(part(people, au_side, au_mean))
+    return geo
+
+
+def _landmarks_face(geo: _Params) -> np.ndarray:
+    "(N, 68, 2) iBUG landmarks in face units (0-16 jaw, 17-26 brows, 27-35 nose, 36-47 eyes, 48-67 mouth)."
+    N = len(geo.face_width)
+    points = np.zeros((N, 68, 2))
+    points[:, 0:17] = _face_outline(geo, np.linspace(np.pi + 0.18, -0.18, 17))
+    for side, first, ts in ((0, 17, (1, .75, .5, .25, 0)), (1, 22, (0, .25, .5, .75, 1))):
+        t = np.array(ts, dtype=float)[None]
+        xi, xo = geo.brow_xi[:, side, None], geo.brow_xo[:, side, None]
+        yi, yo = geo.brow_yi[:, side, None], geo.brow_yo[:, side, None]
+        points[:, first:first + 5, 0] = xi + (xo - xi) * t
+        points[:, first:first + 5, 1] = yi + (yo - yi) * t - geo.brow_arch[:, side, None] * np.sin(np.pi * t ** 0.8)
+    points[:, 27:31, 1] = geo.nose_root[:, None] + (geo.nose_tip - geo.nose_root)[:, None] * np.arange(4) / 3
+    points[:, 31:36, 0] = np.array([-1, -0.5, 0, 0.5, 1]) * geo.nose_w[:, None]
+    points[:, 31:36, 1] = geo.nose_base[:, None] + np.array([-0.015, 0.0, 0.008, 0.0, -0.015])
+    s_upper, s_lower = np.array([-1, -1 / 3, 1 / 3, 1]), np.array([1 / 3, -1 / 3])
+    for side, first in ((0, 36), (1, 42)):
+        ex, ew = geo.eye_x[:, side, None], geo.eye_w[:, side, None]
+        points[:, first:first + 4, 0] = ex + s_upper * ew
+        points[:, first:first + 4, 1] = EYE_LINE - geo.eye_up[:, side, None] * np.clip(1 - s_upper ** 2, 0, 1) ** 0.8
+        points[:, first + 4:first + 6, 0] = ex + s_lower * ew
+        points[:, first + 4:first + 6, 1] = EYE_LINE + geo.eye_lo[:, side, None] * (1 - s_lower ** 2)
+
+    def mouth_points(ss, curve):
+        s = np.broadcast_to(np.array(ss, dtype=np.float64)[None], (N, len(ss)))
+        x = s * np.where(s < 0, geo.corner_w[:, 0, None], geo.corner_w[:, 1, None])
+        return np.stack([x, _mouth_curves(geo, s)[curve]], -1)
+    points[:, 48:49], points[:, 54:55] = mouth_points([-1.0], 0), mouth_points([1.0], 0)
+    points[:, 49:54] = mouth_points([-2 / 3, -1 / 3, 0, 1 / 3, 2 / 3], 3)
+    points[:, 55:60] = mouth_points([2 / 3, 1 / 3, 0, -1 / 3, -2 / 3], 4)
+    points[:, 60:61], points[:, 64:65] = mouth_points([-0.95], 0), mouth_points([0.95], 0)
+    points[:, 61:64] = mouth_points([-0.5, 0, 0.5], 1)
+    points[:, 65:68] = mouth_points([0.5, 0, -0.5], 2)
+    return points
+
+# %% ../nbs/01_synth.ipynb #2037f171
+def _draw_faces(canvas: _Canvas, people: _Params, geo: _Params, ss: int):
+    """Draw the batch of people `people` with geometry `geo` onto the pixel-resolution `canvas`, back to front.
 
     The large smooth parts (clothes, hair, neck, ears, face) are drawn at pixel resolution, where the one-sample
     edge ramp of `cover` is an analytic anti-aliasing; the small detailed parts (wrinkles, nose, eyes, brows,
     mouth, glasses) are drawn on a copy of the face region supersampled `ss` times, box-filtered back into place;
     the hair in front goes on last, again at pixel resolution (compositing a layer that is constant over each
     ss x ss block commutes with the box filter, so the order of the layers is kept exactly)."""
-    H = _hair(P)
-    _draw_body(cv, P, g, H)
-    _draw_skin(cv, P, g)
-    w = float(np.maximum(P.eye_spacing + P.eye_size + 0.08 * (P.glasses > 0), 0.6).max()) + 0.06
-    fine = cv.refine(-w, -0.95, w, 0.95, ss) if ss > 1 else cv
+    hair = _hair_style_params(people)
+    _draw_body(canvas, people, geo, hair)
+    _draw_skin(canvas, people, geo)
+    half_w = float(np.maximum(people.eye_spacing + people.eye_size + 0.08 * (people.glasses > 0), 0.6).max()) + 0.06
+    fine = _supersampled(canvas, -half_w, -0.95, half_w, 0.95, ss) if ss > 1 else canvas
     if fine is not None:
-        _draw_lines(fine, P, g)
-        _draw_nose(fine, P, g)
-        _draw_eyes(fine, P, g)
-        _draw_brows(fine, P, g)
-        _draw_mouth(fine, P, g)
-        _draw_glasses(fine, P, g)
-        if ss > 1: cv.merge(fine)
-    _draw_glasses(cv, P, g, arms=True)
-    _draw_hair(cv, P, g, H)
+        for draw in (_draw_wrinkles, _draw_nose, _draw_eyes, _draw_brows, _draw_mouth, _draw_glasses):
+            draw(fine, people, geo)
+        if ss > 1: _merge_supersampled(canvas, fine)
+    _draw_glasses(canvas, people, geo, arms=True)
+    _draw_hair(canvas, people, geo, hair)
 
 # %% ../nbs/01_synth.ipynb #ec1953e9
 LAB_BACKGROUND = (0.80, 0.81, 0.83)
@@ -789,14 +835,14 @@ FLAVOURS = ("lab", "wild")
 
 def _nuisance(identity: int, seed: int, variant: int) -> dict:
     "The in-the-wild nuisance of one photo, deterministic for (identity, seed, variant)."
-    r = np.random.default_rng([int(seed), int(identity), int(variant), 0xA11D])
+    rng = np.random.default_rng([int(seed), int(identity), int(variant), 0xA11D])
     return dict(
-        rotation=r.uniform(-12, 12), scale=r.uniform(0.85, 1.15), shift=r.uniform(-0.06, 0.06, 2),
-        bg0=np.array(_hsv(r.uniform(), r.uniform(0.05, 0.6), r.uniform(0.25, 0.95))),
-        bg1=np.array(_hsv(r.uniform(), r.uniform(0.05, 0.6), r.uniform(0.25, 0.95))),
-        bg_angle=r.uniform(0, 2 * np.pi), spot_amp=r.uniform(-0.4, 0.4), spot_x=r.uniform(-2, 2),
-        spot_y=r.uniform(-1.5, 1), gain=r.uniform(0.75, 1.15), light=r.uniform(-0.3, 0.3, 2),
-        cast=r.uniform(-0.06, 0.06, 3), noise=r.uniform(0.0, 0.025), noise_seed=int(r.integers(2**31)))
+        rotation=rng.uniform(-12, 12), scale=rng.uniform(0.85, 1.15), shift=rng.uniform(-0.06, 0.06, 2),
+        bg0=np.array(_hsv(rng.uniform(), rng.uniform(0.05, 0.6), rng.uniform(0.25, 0.95))),
+        bg1=np.array(_hsv(rng.uniform(), rng.uniform(0.05, 0.6), rng.uniform(0.25, 0.95))),
+        bg_angle=rng.uniform(0, 2 * np.pi), spot_amp=rng.uniform(-0.4, 0.4), spot_x=rng.uniform(-2, 2),
+        spot_y=rng.uniform(-1.5, 1), gain=rng.uniform(0.75, 1.15), light=rng.uniform(-0.3, 0.3, 2),
+        cast=rng.uniform(-0.06, 0.06, 3), noise=rng.uniform(0.0, 0.025), noise_seed=int(rng.integers(2**31)))
 
 
 def _check_flavour(flavour: str):
@@ -804,7 +850,7 @@ def _check_flavour(flavour: str):
         raise ValueError(f"flavour must be one of {FLAVOURS}, got {flavour!r}")
 
 
-def _ident_key(identity) -> int:
+def _nuisance_key(identity) -> int:
     "The integer that seeds an identity's nuisance (0 for an explicit `Identity`)."
     return 0 if isinstance(identity, Identity) else int(identity)
 
@@ -813,22 +859,51 @@ def face_transform(identity=0, *, size=64, seed: int = 0, flavour: str = "lab", 
     "The face-to-pixel matrix `render_face` uses by default: canonical for 'lab', a random pose for 'wild'."
     _check_flavour(flavour)
     if flavour == "lab": return canonical_transform(size)
-    n = _nuisance(_ident_key(identity), seed, variant)
+    n = _nuisance(_nuisance_key(identity), seed, variant)
     return pose_transform(size, scale=n["scale"], rotation=n["rotation"],
                           centre=(0.5 + n["shift"][0], 0.40 + n["shift"][1]))
 
 
+def _nuisance_column(nuisances: list, key: str) -> np.ndarray:
+    return np.array([n[key] for n in nuisances])
+
+
+def _wild_backdrop(canvas: _Canvas, nuisances: list):
+    "Fill the canvases with each photo's backdrop: a two-colour gradient with a soft blob of light or shade."
+    col = lambda key: _nuisance_column(nuisances, key)
+    u, v, angle = canvas.u, canvas.v, col("bg_angle")
+    t = np.clip(0.5 + 0.3 * (_per_face(np.cos(angle)) * u + _per_face(np.sin(angle)) * v), 0, 1)
+    t = t + _per_face(col("spot_amp")) * np.maximum(1 - (u - _per_face(col("spot_x"))) ** 2 - (v - _per_face(col("spot_y"))) ** 2, 0)
+    bg0, bg1 = col("bg0"), col("bg1")
+    canvas.img[:] = _per_face_rgb(bg0) + _per_face_rgb(bg1 - bg0) * t[:, None]
+
+
+def _wild_light(canvas: _Canvas, nuisances: list):
+    "Multiply the canvases by each photo's lighting: a gain with a linear gradient (clipped) and a colour cast."
+    col = lambda key: _nuisance_column(nuisances, key)
+    u, v = canvas.u, canvas.v
+    light = _per_face(col("gain")) * (1 + (_per_face(col("light")[:, 0]) * u + _per_face(col("light")[:, 1]) * v) * (1 / 1.5))
+    canvas.img *= np.clip(light, 0.4, 1.6)[:, None] * _per_face_rgb(1 + col("cast"))
+
+
+def _add_sensor_noise(img: np.ndarray, nuisances: list):
+    "Add each photo's Gaussian sensor noise to the float images `img` (N x H x W x 3), in place."
+    for k, n in enumerate(nuisances):
+        if n["noise"] > 0:
+            img[k] += np.random.default_rng(n["noise_seed"]).normal(0, n["noise"], img[k].shape).astype(np.float32)
+
+# %% ../nbs/01_synth.ipynb #5ede2ebd
 def _to_uint8(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8))
 
 
-def _grey3(rgb: np.ndarray) -> np.ndarray:
+def _grey_rgb(rgb: np.ndarray) -> np.ndarray:
     "Luma exactly as PIL's convert('L'), repeated in three channels."
-    L = np.asarray(Image.fromarray(rgb, "RGB").convert("L"))
-    return np.ascontiguousarray(np.repeat(L[..., None], 3, axis=2))
+    luma = np.asarray(Image.fromarray(rgb, "RGB").convert("L"))
+    return np.ascontiguousarray(np.repeat(luma[..., None], 3, axis=2))
 
 
-def _batch(x, n: int, name: str) -> list:
+def _one_per_face(x, n: int, name: str) -> list:
     "`x` repeated n times when it is a single value, else checked to have length n."
     if isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim == 1):
         if len(x) != n:
@@ -849,42 +924,32 @@ def render_faces(identities, expressions, intensities=1.0, *, size=64, seed: int
     n = len(ids)
     if n == 0:
         raise ValueError("render_faces needs at least one identity")
-    exps = _batch(expressions, n, "expressions")
-    ints, vars_ = _batch(intensities, n, "intensities"), _batch(variants, n, "variants")
+    exps = _one_per_face(expressions, n, "expressions")
+    ints, variant_list = _one_per_face(intensities, n, "intensities"), _one_per_face(variants, n, "variants")
     w, h = _size_wh(size)
-    P = _stack([identity_params(i, seed=seed) for i in ids])
-    g = _geometry(P, np.stack([action_vector(e, t) for e, t in zip(exps, ints)]))
+    people = _stack_identities([identity_params(i, seed=seed) for i in ids])
+    geo = _geometry(people, np.stack([action_vector(e, t) for e, t in zip(exps, ints)]))
     if transforms is None:
-        M = np.stack([face_transform(i, size=(w, h), seed=seed, flavour=flavour, variant=v) for i, v in zip(ids, vars_)])
+        M = np.stack([face_transform(i, size=(w, h), seed=seed, flavour=flavour, variant=v) for i, v in zip(ids, variant_list)])
     else:
         M = np.asarray(transforms, np.float64)
         if M.shape == (2, 3): M = np.broadcast_to(M, (n, 2, 3))
         if M.shape != (n, 2, 3):
             raise ValueError(f"transforms must be a 2x3 face-to-pixel matrix or {n} of them, got shape {M.shape}")
-    cv = _Canvas(M, 1, (0, 0, w, h), LAB_BACKGROUND)
+    canvas = _Canvas(M, 1, (0, 0, w, h), LAB_BACKGROUND)
     if flavour == "lab":
-        _draw_faces(cv, P, g, ss)
+        _draw_faces(canvas, people, geo, ss)
     else:
-        nu = [_nuisance(_ident_key(i), seed, v) for i, v in zip(ids, vars_)]
-        col = lambda k: np.array([x[k] for x in nu])
-        u, v = cv.u, cv.v
-        ang = col("bg_angle")
-        t = np.clip(0.5 + 0.3 * (_c(np.cos(ang)) * u + _c(np.sin(ang)) * v), 0, 1)
-        t = t + _c(col("spot_amp")) * np.maximum(1 - (u - _c(col("spot_x"))) ** 2 - (v - _c(col("spot_y"))) ** 2, 0)
-        bg0, bg1 = col("bg0"), col("bg1")
-        cv.img[:] = _col(bg0) + _col(bg1 - bg0) * t[:, None]
-        _draw_faces(cv, P, g, ss)
-        light = _c(col("gain")) * (1 + (_c(col("light")[:, 0]) * u + _c(col("light")[:, 1]) * v) * (1 / 1.5))
-        cv.img *= np.clip(light, 0.4, 1.6)[:, None] * _col(1 + col("cast"))
-    img = cv.img.transpose(0, 2, 3, 1)
-    if flavour == "wild":
-        for k, x in enumerate(nu):
-            if x["noise"] > 0:
-                img[k] += np.random.default_rng(x["noise_seed"]).normal(0, x["noise"], img[k].shape).astype(np.float32)
+        nuisances = [_nuisance(_nuisance_key(i), seed, v) for i, v in zip(ids, variant_list)]
+        _wild_backdrop(canvas, nuisances)
+        _draw_faces(canvas, people, geo, ss)
+        _wild_light(canvas, nuisances)
+    img = canvas.img.transpose(0, 2, 3, 1)
+    if flavour == "wild": _add_sensor_noise(img, nuisances)
     out = _to_uint8(img)
-    return np.stack([_grey3(o) for o in out]) if grey else out
+    return np.stack([_grey_rgb(o) for o in out]) if grey else out
 
-
+# %% ../nbs/01_synth.ipynb #b358537e
 def render_face(identity, expression, intensity: float = 1.0, *, size=64, seed: int = 0, flavour: str = "lab",
                 variant: int = 0, transform: np.ndarray | None = None, ss: int = 2, grey: bool = False) -> np.ndarray:
     """Render synthetic person `identity` (int, or an `Identity`) with `expression` (canonical index or name,
@@ -911,8 +976,8 @@ def face_landmarks(identity, expression, intensity: float = 1.0, *, size=64, see
 
 def _face_points(ids, exps, ts, seed: int) -> np.ndarray:
     "(N, 68, 2) landmarks in face units of a batch of faces."
-    P = _stack([identity_params(i, seed=seed) for i in ids])
-    return _landmarks_face(_geometry(P, np.stack([action_vector(e, t) for e, t in zip(exps, ts)])))
+    people = _stack_identities([identity_params(i, seed=seed) for i in ids])
+    return _landmarks_face(_geometry(people, np.stack([action_vector(e, t) for e, t in zip(exps, ts)])))
 
 # %% ../nbs/01_synth.ipynb #a582d678
 def aligned_transform(identity, expression, intensity: float = 1.0, *, size: int = 64, seed: int = 0,

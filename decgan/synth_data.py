@@ -16,12 +16,13 @@ import numpy as np
 from PIL import Image
 
 from .align import ALIGN_WEIGHTS, landmarks68_to_5, similarity_transform, template_5pt
-from .core import DATASET_CODES, N_EXPRESSIONS, code_from_label
+from .core import DATASET_CODES, EXPRESSIONS, N_EXPRESSIONS, code_from_label
 from .synth import (_face_points, _nuisance, _size_wh, action_vector, apply_transform, identity_params,
                           pose_transform, render_faces)
 
 # %% auto #0
-__all__ = ['META_COLUMNS', 'RAFDB_CLASS_SHARES', 'read_meta', 'ckplus_subject_plan', 'write_ckplus_tree', 'write_rafdb_tree']
+__all__ = ['META_COLUMNS', 'RAFDB_CLASS_SHARES', 'RAFDB_TRUTH_DIR', 'RAFDB_TRUTH_COLUMNS', 'read_meta', 'ckplus_subject_plan',
+           'write_ckplus_tree', 'write_rafdb_tree', 'rafdb_truth']
 
 # %% ../nbs/01a_synth_data.ipynb #f1053dd0
 META_COLUMNS = ("path", "identity", "expression", "intensity", "split", "code")
@@ -95,34 +96,64 @@ def ckplus_subject_plan(subject: int, *, seed: int = 0, frames=(4, 8), expressio
                         contempt_rate: float = 0.15, unlabelled_rate: float = 0.5) -> list[dict]:
     """The sequences of CK+ subject index `subject`: dicts with `expression` (canonical int, 'contempt' or an AU
     array for unlabelled blends), `label` (canonical int, -1 for the others), `code` (CK+ code or None) and `frames`."""
-    r = np.random.default_rng([int(seed), int(subject), 0xC0C0])
+    rng = np.random.default_rng([int(seed), int(subject), 0xC0C0])
     lo, hi = expressions_per_subject
     if not (1 <= lo <= hi <= len(_CK_EMOTIONS)):
         raise ValueError(f"expressions_per_subject must satisfy 1 <= min <= max <= 6, got {expressions_per_subject!r}")
     fmin, fmax = frames
     if not (2 <= fmin <= fmax):
         raise ValueError(f"frames must be (min, max) with 2 <= min <= max, got {frames!r}")
-    k = int(r.integers(lo, hi + 1))
+    k = int(rng.integers(lo, hi + 1))
     seqs = [dict(expression=int(e), label=int(e), code=code_from_label("ckplus", int(e)))
-            for e in r.choice(_CK_EMOTIONS, size=k, replace=False)]
+            for e in rng.choice(_CK_EMOTIONS, size=k, replace=False)]
     # spread evenly over subjects (not drawn), so that even a tree of a few subjects has both kinds
     contempt, unlabelled = _every(subject, contempt_rate, 0.5), _every(subject, unlabelled_rate, 0.5)
-    a, b = r.choice(_CK_EMOTIONS, size=2, replace=False)
-    blend = 0.6 * (action_vector(int(a)) + action_vector(int(b))) / 2 * r.uniform(0.6, 1.0)
+    a, b = rng.choice(_CK_EMOTIONS, size=2, replace=False)
+    blend = 0.6 * (action_vector(int(a)) + action_vector(int(b))) / 2 * rng.uniform(0.6, 1.0)
     if contempt: seqs.append(dict(expression="contempt", label=-1, code=_CONTEMPT_CODE))
     if unlabelled: seqs.append(dict(expression=blend, label=-1, code=None))
-    order = r.permutation(len(seqs))
+    order = rng.permutation(len(seqs))
     seqs = [seqs[i] for i in order]
-    for s in seqs: s["frames"] = int(r.integers(fmin, fmax + 1))
+    for s in seqs: s["frames"] = int(rng.integers(fmin, fmax + 1))
     return seqs
 
-
+# %% ../nbs/01a_synth_data.ipynb #ec1d64a4
 def _ck_pose(subject: int, seq: int, seed: int, size) -> np.ndarray:
-    r = np.random.default_rng([int(seed), int(subject), 0xF4A3])
-    cx, cy, sc = 0.5 + r.uniform(-0.06, 0.06), 0.40 + r.uniform(-0.03, 0.03), r.uniform(0.92, 1.08)
-    r2 = np.random.default_rng([int(seed), int(subject), int(seq), 0xF4A4])
-    dx, dy = r2.uniform(-0.01, 0.01, 2)
+    "Face-to-pixel matrix of the frames of one sequence: the subject's place and scale, shifted a little per sequence."
+    rng = np.random.default_rng([int(seed), int(subject), 0xF4A3])
+    cx, cy, sc = 0.5 + rng.uniform(-0.06, 0.06), 0.40 + rng.uniform(-0.03, 0.03), rng.uniform(0.92, 1.08)
+    rng_seq = np.random.default_rng([int(seed), int(subject), int(seq), 0xF4A4])
+    dx, dy = rng_seq.uniform(-0.01, 0.01, 2)
     return pose_transform(size, scale=sc, centre=(cx + dx, cy + dy), face_scale=0.24)
+
+
+def _write_ck_subject(tmp: Path, index: int, identity: int, plan: list, *, split: str, seed: int, size: tuple,
+                      colour: bool, ss: int) -> list:
+    "Render and write the frames, landmark and emotion files of subject `index`; its sidecar rows."
+    subj, todo, rows = f"S{index + 1:03d}", [], []          # todo: (sequence, frame, intensity, pose) of every frame
+    for j, sq in enumerate(plan):
+        for d in ("cohn-kanade-images", "Landmarks") + (("Emotion",) if sq["code"] is not None else ()):
+            (tmp / d / subj / f"{j + 1:03d}").mkdir(parents=True, exist_ok=True)
+        M, n = _ck_pose(index, j, seed, size), sq["frames"]
+        ts = np.arange(n) / (n - 1)
+        ts = ts * ts * (3 - 2 * ts)                         # smoothstep onset, exactly 0 and 1 at the ends
+        todo += [(j, f, float(ts[f]), M) for f in range(n)]
+    exps, ts = [plan[j]["expression"] for j, *_ in todo], [t for _, _, t, _ in todo]
+    imgs = render_faces([identity] * len(todo), exps, ts, size=size, seed=seed, transforms=[M for *_, M in todo], ss=ss)
+    points = _face_points([identity] * len(todo), exps, ts, seed)
+    for (j, f, t, M), img, pts in zip(todo, imgs, points):
+        sq, seq = plan[j], f"{j + 1:03d}"
+        rel, stem = f"{subj}/{seq}", f"{subj}_{seq}_{f + 1:08d}"
+        pil = Image.fromarray(img, "RGB") if colour else Image.fromarray(img, "RGB").convert("L")
+        path = f"cohn-kanade-images/{rel}/{stem}.png"
+        pil.save(tmp / path)
+        L = apply_transform(M, pts)                         # = face_landmarks(identity, expression, t, transform=M)
+        (tmp / f"Landmarks/{rel}/{stem}_landmarks.txt").write_text("".join(f"{_ck_float(x)}{_ck_float(y)}\n" for x, y in L))
+        last = f == sq["frames"] - 1 and sq["code"] is not None
+        if last:
+            (tmp / f"Emotion/{rel}/{stem}_emotion.txt").write_text(f"{_ck_float(sq['code'])}\n")
+        rows.append((path, identity, sq["label"], t, split, sq["code"] if last else None))
+    return rows
 
 
 def write_ckplus_tree(root, n_subjects: int, *, seed: int = 0, frames=(4, 8), size=(160, 122), colour: bool = False,
@@ -136,35 +167,11 @@ def write_ckplus_tree(root, n_subjects: int, *, seed: int = 0, frames=(4, 8), si
     rows = []
     with _atomic_tree(root, overwrite) as tmp:
         for i in range(n_subjects):
-            ident, subj = first_identity + i, f"S{i + 1:03d}"
             split = "test" if _every(i, test_fraction) else "train"
             plan = ckplus_subject_plan(i, seed=seed, frames=frames, expressions_per_subject=expressions_per_subject,
                                        contempt_rate=contempt_rate, unlabelled_rate=unlabelled_rate)
-            todo = []                                       # (sequence, frame, intensity, pose) of every frame
-            for j, sq in enumerate(plan):
-                for d in ("cohn-kanade-images", "Landmarks") + (("Emotion",) if sq["code"] is not None else ()):
-                    (tmp / d / subj / f"{j + 1:03d}").mkdir(parents=True, exist_ok=True)
-                M, n = _ck_pose(i, j, seed, (w, h)), sq["frames"]
-                ts = np.arange(n) / (n - 1)
-                ts = ts * ts * (3 - 2 * ts)                 # smoothstep onset, exactly 0 and 1 at the ends
-                todo += [(j, f, float(ts[f]), M) for f in range(n)]
-            exps, ts = [plan[j]["expression"] for j, *_ in todo], [t for _, _, t, _ in todo]
-            imgs = render_faces([ident] * len(todo), exps, ts, size=(w, h), seed=seed,
-                                transforms=[M for *_, M in todo], ss=ss)
-            points = _face_points([ident] * len(todo), exps, ts, seed)
-            for (j, f, t, M), img, pts in zip(todo, imgs, points):
-                sq, seq = plan[j], f"{j + 1:03d}"
-                rel, stem = f"{subj}/{seq}", f"{subj}_{seq}_{f + 1:08d}"
-                pil = Image.fromarray(img, "RGB") if colour else Image.fromarray(img, "RGB").convert("L")
-                path = f"cohn-kanade-images/{rel}/{stem}.png"
-                pil.save(tmp / path)
-                L = apply_transform(M, pts)                 # = face_landmarks(ident, expression, t, transform=M)
-                (tmp / f"Landmarks/{rel}/{stem}_landmarks.txt").write_text(
-                    "".join(f"{_ck_float(x)}{_ck_float(y)}\n" for x, y in L))
-                last = f == sq["frames"] - 1 and sq["code"] is not None
-                if last:
-                    (tmp / f"Emotion/{rel}/{stem}_emotion.txt").write_text(f"{_ck_float(sq['code'])}\n")
-                rows.append((path, ident, sq["label"], t, split, sq["code"] if last else None))
+            rows += _write_ck_subject(tmp, i, first_identity + i, plan, split=split, seed=seed, size=(w, h),
+                                      colour=colour, ss=ss)
         _write_meta(tmp, rows)
     return Path(root)
 
@@ -182,16 +189,51 @@ def _raf_pose(identity: int, seed: int, side: int) -> np.ndarray:
                           centre=(0.5 + n["shift"][0], 0.45 + n["shift"][1]))
 
 
+def _raf_aligned_poses(chunk: list, seed: int, size: int) -> list:
+    "Face-to-pixel matrices of the aligned crops of `chunk` (plan rows): = aligned_transform(...) of each face."
+    l5 = landmarks68_to_5(_face_points([x[2] for x in chunk], [x[3] for x in chunk], [x[4] for x in chunk], seed))
+    return [similarity_transform(p, template_5pt(size), ALIGN_WEIGHTS) for p in l5]
+
+
+def _rafdb_plan(n_images: int, *, seed: int, n_train: int, weights, intensity, original_size, first_identity: int) -> list:
+    "(name, split, identity, expression, intensity, original side) of every image of a RAF-DB tree."
+    plan = []
+    for k in range(n_images):
+        rng = np.random.default_rng([int(seed), int(k), 0x4AFD])
+        e = int(rng.choice(N_EXPRESSIONS, p=weights))
+        t = 0.0 if e == 0 else float(rng.uniform(*intensity))
+        side = int(rng.integers(original_size[0], original_size[1] + 1))
+        name = f"train_{k + 1:05d}" if k < n_train else f"test_{k - n_train + 1:04d}"
+        plan.append((name, "train" if k < n_train else "test", first_identity + k, e, t, side))
+    return plan
+
+
+def _write_rafdb_images(tmp: Path, plan: list, *, seed: int, aligned_size: int, quality: int, ss: int):
+    "Render and save the aligned crop and the original photo of every image of `plan`."
+    groups = [(aligned_size, [x for x in plan])] + [
+        (side, [x for x in plan if x[5] == side]) for side in sorted({x[5] for x in plan})]
+    for size, items in groups:
+        aligned = size == aligned_size and items is groups[0][1]
+        for b0 in range(0, len(items), _WRITE_BATCH):
+            chunk = items[b0:b0 + _WRITE_BATCH]
+            Ms = _raf_aligned_poses(chunk, seed, size) if aligned else [_raf_pose(x[2], seed, size) for x in chunk]
+            imgs = render_faces([x[2] for x in chunk], [x[3] for x in chunk], [x[4] for x in chunk], size=size,
+                                seed=seed, flavour="wild", transforms=Ms, ss=ss)
+            for (name, *_), img in zip(chunk, imgs):
+                out = f"Image/aligned/{name}_aligned.jpg" if aligned else f"Image/original/{name}.jpg"
+                Image.fromarray(img).save(tmp / out, quality=quality)
+
+# %% ../nbs/01a_synth_data.ipynb #e2d390cc
 def write_rafdb_tree(root, n_images: int, *, seed: int = 0, test_fraction: float = 0.2, aligned_size: int = 100,
                      original_size=(112, 160), intensity=(0.6, 1.0), class_weights=None, first_identity: int = 0,
-                     quality: int = 95, ss: int = 2, overwrite: bool = False) -> Path:
-    "Write a synthetic RAF-DB basic tree of `n_images` photos (one per identity) under `root`; returns `root`."
+                     quality: int = 95, ss: int = 2, truth: bool = True, overwrite: bool = False) -> Path:
+    """Write a synthetic RAF-DB basic tree of `n_images` photos (one per identity) under `root`; returns `root`.
+    With `truth`, also the true target faces of its neutral test photos (`rafdb_truth`)."""
     if n_images < 1 or n_images > 99999:
         raise ValueError(f"n_images must be in 1..99999, got {n_images}")
     if not 0 <= test_fraction < 1:
         raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
     n_test = int(round(n_images * test_fraction))
-    n_train = n_images - n_test
     weights = None
     if class_weights is not None:
         weights = np.asarray(class_weights, np.float64)
@@ -202,33 +244,11 @@ def write_rafdb_tree(root, n_images: int, *, seed: int = 0, test_fraction: float
     with _atomic_tree(root, overwrite) as tmp:
         for d in ("EmoLabel", "Image/aligned", "Image/original", "Annotation/manual"):
             (tmp / d).mkdir(parents=True)
-        todo = []                                           # (name, split, identity, expression, intensity, side)
-        for k in range(n_images):
-            r = np.random.default_rng([int(seed), int(k), 0x4AFD])
-            e = int(r.choice(N_EXPRESSIONS, p=weights))
-            t = 0.0 if e == 0 else float(r.uniform(*intensity))
-            side = int(r.integers(original_size[0], original_size[1] + 1))
-            name = f"train_{k + 1:05d}" if k < n_train else f"test_{k - n_train + 1:04d}"
-            todo.append((name, "train" if k < n_train else "test", first_identity + k, e, t, side))
-        # render in batches: the aligned crops all at one size, the originals grouped by size
-        groups = [(aligned_size, [x for x in todo])] + [
-            (side, [x for x in todo if x[5] == side]) for side in sorted({x[5] for x in todo})]
-        for size, items in groups:
-            aligned = size == aligned_size and items is groups[0][1]
-            for b0 in range(0, len(items), _WRITE_BATCH):
-                chunk = items[b0:b0 + _WRITE_BATCH]
-                if aligned:                                 # = aligned_transform(...) of each face
-                    l5 = landmarks68_to_5(_face_points([x[2] for x in chunk], [x[3] for x in chunk], [x[4] for x in chunk], seed))
-                    Ms = [similarity_transform(p, template_5pt(size), ALIGN_WEIGHTS) for p in l5]
-                else:
-                    Ms = [_raf_pose(x[2], seed, size) for x in chunk]
-                imgs = render_faces([x[2] for x in chunk], [x[3] for x in chunk], [x[4] for x in chunk], size=size,
-                                    seed=seed, flavour="wild", transforms=Ms, ss=ss)
-                for (name, *_), img in zip(chunk, imgs):
-                    out = f"Image/aligned/{name}_aligned.jpg" if aligned else f"Image/original/{name}.jpg"
-                    Image.fromarray(img).save(tmp / out, quality=quality)
-        points = landmarks68_to_5(_face_points([x[2] for x in todo], [x[3] for x in todo], [x[4] for x in todo], seed))
-        for (name, split, ident, e, t, side), pts in zip(todo, points):
+        plan = _rafdb_plan(n_images, seed=seed, n_train=n_images - n_test, weights=weights, intensity=intensity,
+                           original_size=original_size, first_identity=first_identity)
+        _write_rafdb_images(tmp, plan, seed=seed, aligned_size=aligned_size, quality=quality, ss=ss)
+        points = landmarks68_to_5(_face_points([x[2] for x in plan], [x[3] for x in plan], [x[4] for x in plan], seed))
+        for (name, split, ident, e, t, side), pts in zip(plan, points):
             p = identity_params(ident, seed=seed)
             l5 = apply_transform(_raf_pose(ident, seed, side), pts)   # the points in the original photo
             (tmp / f"Annotation/manual/{name}_manu_attri.txt").write_text(
@@ -239,4 +259,43 @@ def write_rafdb_tree(root, n_images: int, *, seed: int = 0, test_fraction: float
             rows.append((f"Image/original/{name}.jpg", ident, e, t, split, code))
         (tmp / "EmoLabel/list_patition_label.txt").write_text("".join(lines))
         _write_meta(tmp, rows)
+        if truth: _write_rafdb_truth(tmp, plan, seed=seed, aligned_size=aligned_size, quality=quality, ss=ss)
     return Path(root)
+
+# %% ../nbs/01a_synth_data.ipynb #44d5b947
+RAFDB_TRUTH_DIR = "synth_truth"
+RAFDB_TRUTH_COLUMNS = ("image", "target", "path", "identity", "intensity")
+
+
+def _write_rafdb_truth(tmp: Path, plan: list, *, seed: int, aligned_size: int, quality: int, ss: int,
+                       intensity: float = 1.0):
+    "The true aligned faces of every neutral test photo of `plan` in each canonical expression, and their index."
+    sources = [x for x in plan if x[1] == "test" and x[3] == 0]
+    jobs = [(x, e) for x in sources for e in range(N_EXPRESSIONS)]
+    (tmp / RAFDB_TRUTH_DIR / "aligned").mkdir(parents=True)
+    index = []
+    for b0 in range(0, len(jobs), _WRITE_BATCH):
+        chunk = jobs[b0:b0 + _WRITE_BATCH]
+        Ms = _raf_aligned_poses([x for x, _ in chunk], seed, aligned_size)      # the sources' own alignment
+        imgs = render_faces([x[2] for x, _ in chunk], [e for _, e in chunk], intensity, size=aligned_size, seed=seed,
+                            flavour="wild", transforms=Ms, ss=ss)
+        for ((name, _, ident, *_), e), img in zip(chunk, imgs):
+            path = f"{RAFDB_TRUTH_DIR}/aligned/{name}_{EXPRESSIONS[e]}_aligned.jpg"
+            Image.fromarray(img).save(tmp / path, quality=quality)
+            index.append((f"{name}.jpg", e, path, ident, intensity if e else 0.0))
+    with open(tmp / RAFDB_TRUTH_DIR / "index.csv", "w", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(RAFDB_TRUTH_COLUMNS)
+        wr.writerows((image, e, path, ident, f"{t:.6f}") for image, e, path, ident, t in index)
+
+
+def rafdb_truth(root) -> dict:
+    """The truth beside a synthetic RAF-DB-format tree: {(image name as in `EmoLabel/list_patition_label.txt`, e.g.
+    'test_0003.jpg', canonical target expression): absolute path of the true aligned face}, for every neutral test
+    photo and every canonical expression (its own, neutral, included)."""
+    index = Path(root) / RAFDB_TRUTH_DIR / "index.csv"
+    if not index.is_file():
+        raise FileNotFoundError(f"{index}: no truth index (is {root} a RAF-DB-format tree written by "
+                                "decgan.synth_data.write_rafdb_tree with truth=True?)")
+    with open(index, newline="") as f:
+        return {(r["image"], int(r["target"])): Path(root) / r["path"] for r in csv.DictReader(f)}
