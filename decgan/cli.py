@@ -196,7 +196,7 @@ def run_synthesize(args, *, log=print) -> tuple[int, dict]:
     summary["exit_code"] = code
     return code, summary
 
-
+# %% ../nbs/10_cli.ipynb #5fe813b1
 def _one(args, src, to):
     "The `Synthesis` of one photo `src` for parsed `args` (`to`: the target, or E2's label of the --like reference)."
     from decgan.synthesize import expression_grid, synthesize

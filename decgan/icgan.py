@@ -263,7 +263,7 @@ def _gan_phase(net: IcGAN, opts: dict, batch: dict, *, generator, d_batch: str =
     opts["G"].step()
     return {**logs, **g_logs}
 
-
+# %% ../nbs/05_icgan.ipynb #d3412846
 def _ez_phase(net: IcGAN, opts: dict, batch: dict, *, generator) -> dict:
     x = batch["x"]
     n, k, dev = x.shape[0], net.n_expressions, x.device
