@@ -19,7 +19,7 @@ from .core import N_EXPRESSIONS, Config, atomic_path, to_01, uint8_to_model
 from .models import one_hot
 
 # %% auto #0
-__all__ = ['fixed_inputs', 'sample_grid', 'save_png', 'LossLog', 'Watch', 'LossMeter', 'StopSignal']
+__all__ = ['fixed_inputs', 'sample_grid', 'save_png', 'LossLog', 'HeldOut', 'Watch', 'LossMeter', 'StopSignal']
 
 # %% ../nbs/05f_monitor.ipynb #8114e65f
 def fixed_inputs(prepared, *, n: int = 8) -> torch.Tensor:
@@ -76,6 +76,34 @@ class LossLog:
             self._rewrite()
             return
         with open(self.path, "a", newline="") as f: csv.DictWriter(f, self.fields, restval="").writerow(row)
+
+# %% ../nbs/05f_monitor.ipynb #6ac29b18
+class HeldOut:
+    "Held-out real faces and labels on the device, and the accuracy of a network's `expression_of` on them."
+    def __init__(self, prepared, device: torch.device, *, max_images: int = 512, batch_size: int = 256):
+        n = len(prepared.labels)
+        if n == 0: raise ValueError("HeldOut: the held-out split is empty")
+        idx = torch.linspace(0, n - 1, min(n, max_images)).round().long().unique()
+        self.x = uint8_to_model(prepared.images[idx]).to(device)
+        self.y = prepared.labels[idx].long().to(device)
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def accuracy(self, net: nn.Module) -> dict[str, float]:
+        "{'heldout/cls_acc', 'heldout/cls_acc_peak'} of `net.expression_of`; {} for a network without one."
+        classify = getattr(net, "expression_of", None)
+        if classify is None: return {}
+        modes = [(m, m.training) for m in net.modules()]
+        net.eval()
+        try:
+            pred = torch.cat([classify(self.x[i:i + self.batch_size]).argmax(1) for i in range(0, len(self.x), self.batch_size)])
+        finally:
+            for m, training in modes: m.train(training)
+        hit = (pred == self.y).float()
+        peak = self.y != 0
+        out = {"heldout/cls_acc": hit.mean().item()}
+        if bool(peak.any()): out["heldout/cls_acc_peak"] = hit[peak].mean().item()
+        return out
 
 # %% ../nbs/05f_monitor.ipynb #1bb9614b
 class Watch:

@@ -27,16 +27,16 @@ from .data import prepare
 from .distributed import Dist, agree_flags, fingerprint, gather, init_distributed, sampler_seed, wrap_ddp
 from .interface import ModelSpec, StepEnv, Trainer
 from .interface import precision as autocast_for  # not `precision`: a Config field, so a notebook parameter
-from .monitor import LossMeter, StopSignal, Watch, fixed_inputs, sample_grid
+from .monitor import HeldOut, LossMeter, StopSignal, Watch, fixed_inputs, sample_grid
 from .registry import model_spec, spec_for
 from .run_options import TRAIN_OPTIONS, config_from_params, notebook_parameters, parse_args
 from .synth_data import write_ckplus_tree, write_rafdb_tree
 
 # %% auto #0
 __all__ = ['SYNTH_SEED', 'SYNTH_SUBJECTS', 'SYNTH_RAFDB_IMAGES', 'BF16_MIN_SPEEDUP', 'synth_tree', 'synth_rafdb_tree',
-           'training_data', 'bf16_native', 'probe_seconds', 'choose_precision', 'device_batches', 'train_steps',
-           'NonFiniteLoss', 'GeneratorAverage', 'Run', 'make_run', 'checkpoint_state', 'restore', 'channels_last_batch',
-           'train', 'main']
+           'training_data', 'heldout_faces', 'bf16_native', 'probe_seconds', 'choose_precision', 'device_batches',
+           'train_steps', 'NonFiniteLoss', 'GeneratorAverage', 'Run', 'make_run', 'checkpoint_state', 'restore',
+           'channels_last_batch', 'train', 'main']
 
 # %% ../nbs/06_train.ipynb #da6f8660
 SYNTH_SEED = 0
@@ -97,6 +97,16 @@ def training_data(cfg: Config, *, synth_subjects: int | None = None, rank: int =
     if len(prepared.images) == 0:
         raise ValueError(f"{root}: no usable training images (dataset={cfg.dataset!r}); skipped: {prepared.skipped[:5]}")
     return prepared, root.resolve()
+
+
+def heldout_faces(cfg: Config, device: torch.device, *, max_images: int = 512) -> HeldOut | None:
+    "The test split's faces (held-out identities) to watch the model's classifier on; None (with a note) if it has none."
+    name = "ckplus" if cfg.dataset == "synth" else cfg.dataset
+    test = prepare(name, Path(cfg.data_root), size=cfg.image_size, split="test", align=cfg.align, quiet=True)
+    if len(test.labels) == 0:
+        print(f"note: {cfg.data_root} has no test faces: the classifier's held-out accuracy is not logged", file=sys.stderr)
+        return None
+    return HeldOut(test, device, max_images=max_images)
 
 # %% ../nbs/06_train.ipynb #6543b54a
 #: bf16 must beat float32 by this factor in the setup probe to be chosen
@@ -288,7 +298,8 @@ def train(cfg: Config, *, synth_subjects: int | None = None, stop_at: int | None
 
 
 def _start(cfg: Config, ddp: Dist, device: torch.device, *, synth_subjects: int | None):
-    "(config as resolved, run, first step, fixed sample inputs): data, precision, the run, the resumed state, the header."
+    """(config as resolved, run, first step, fixed sample inputs, device data, held-out faces or None): data, precision,
+    the run, the resumed state, the header."""
     ckpt_path = Path(cfg.out_dir) / CHECKPOINT_NAME
     if ckpt_path.is_file() and not cfg.resume:
         raise FileExistsError(f"{ckpt_path} already holds a checkpoint: pass resume=True (--resume) to continue "
@@ -318,7 +329,7 @@ def _start(cfg: Config, ddp: Dist, device: torch.device, *, synth_subjects: int 
               f"{cfg.image_size}px, width {cfg.width}, batch {cfg.batch_size} x {ddp.world} process(es) | {device}, "
               f"{cfg.precision} ({why}){', EMA ' + str(cfg.ema_beta) if run.ema is not None else ''} | "
               f"steps {start} -> {cfg.steps} | {cfg.out_dir} (setup {time.perf_counter() - t_setup:.1f} s)", flush=True)
-    return cfg, run, start, fixed, DeviceData(prepared, device)
+    return cfg, run, start, fixed, DeviceData(prepared, device), heldout_faces(cfg, device) if ddp.main else None
 
 
 def _report(cfg: Config, run: Run, watch: Watch, *, step: int, start: int, wall: float, stopped: str | None, world: int):
@@ -335,7 +346,7 @@ def _report(cfg: Config, run: Run, watch: Watch, *, step: int, start: int, wall:
 
 # %% ../nbs/06_train.ipynb #540e6031
 def _train(cfg: Config, ddp: Dist, device: torch.device, *, synth_subjects: int | None, stop_at: int | None) -> Path:
-    cfg, run, start, fixed, data = _start(cfg, ddp, device, synth_subjects=synth_subjects)
+    cfg, run, start, fixed, data, heldout = _start(cfg, ddp, device, synth_subjects=synth_subjects)
     ckpt_path = Path(cfg.out_dir) / CHECKPOINT_NAME
     watch = Watch(Path(cfg.out_dir), cfg, start=start, enabled=ddp.main, progress=run.spec.progress)
     meter = LossMeter(device)
@@ -365,6 +376,7 @@ def _train(cfg: Config, ddp: Dist, device: torch.device, *, synth_subjects: int 
                                         f"({worst}); training stopped. Last good checkpoint: {kept}. Lower the learning "
                                         "rate or the loss weights, or resume from the checkpoint.")
                 if at_log:
+                    if heldout is not None: means |= heldout.accuracy(run.net)
                     now = time.perf_counter()
                     watch.scalars(step, means, seconds=now - t0,
                                   images_per_s=(step - step_log) * cfg.batch_size * ddp.world / max(now - t_log, 1e-9))
