@@ -24,9 +24,9 @@ from .metrics import (bootstrap_ci, cosine_rows, expression_hits, frechet_distan
 
 # %% auto #0
 __all__ = ['EMOTIONS', 'MIN_REFERENCE', 'NO_TRUTH', 'METRICS', 'METRIC_COLUMN', 'EvalSet', 'synth_identities', 'evaluation_data',
-           'synth_truth', 'build_eval_set', 'smoke_checkpoints', 'judges_for', 'translate_all', 'score_outputs',
-           'summarise', 'paired_difference', 'Evaluation', 'reference_features', 'evaluate_outputs', 'evaluate_model',
-           'judge_columns', 'evaluate_checkpoint']
+           'synth_truth', 'rafdb_synth_truth', 'build_eval_set', 'smoke_checkpoints', 'judges_for', 'translate_all',
+           'score_outputs', 'summarise', 'paired_difference', 'Evaluation', 'reference_features', 'evaluate_outputs',
+           'evaluate_model', 'judge_columns', 'evaluate_checkpoint']
 
 # %% ../nbs/07c_evaluate.ipynb #3d9443d8
 EMOTIONS = tuple(range(1, N_EXPRESSIONS))        # the six target expressions (all but neutral)
@@ -102,6 +102,25 @@ def synth_truth(identity: int, expression: int, *, size: int, seed: int = 0, gre
     img = np.array(Image.fromarray(img).resize((size, size), Image.Resampling.LANCZOS)) if big != size else img
     return torch.from_numpy(img).permute(2, 0, 1).contiguous()
 
+# %% ../nbs/07c_evaluate.ipynb #3ecb2e1e
+def rafdb_synth_truth(test, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor | None:
+    """The true faces (uint8 N×C×H×W) of translating the RAF-DB-format test photos `sources` (indices into `test`) to
+    `targets`, from the truth beside a synthetic tree, framed as `prepare` frames the aligned crops; None where the
+    tree has no truth or the split was not prepared from the aligned crops."""
+    from decgan.align import center_crop, load_image
+    from decgan.synth_data import RAFDB_TRUTH_DIR, rafdb_truth
+    root = Path(test.root)
+    if not (root / RAFDB_TRUTH_DIR / "index.csv").is_file(): return None
+    paths = [str(test.paths[int(s)]) for s in sources]
+    if not all(p.startswith("Image/aligned/") for p in paths): return None
+    table, size = rafdb_truth(root), test.images.shape[-1]
+    faces = []
+    for p, t in zip(paths, targets.tolist()):
+        key = (Path(p).name.replace("_aligned", ""), int(t))
+        if key not in table: raise ValueError(f"{root / RAFDB_TRUTH_DIR / 'index.csv'}: no true face of {key[0]} at {EXPRESSIONS[key[1]]}")
+        faces.append(torch.from_numpy(np.ascontiguousarray(center_crop(load_image(table[key]), size=size)[0])).permute(2, 0, 1))
+    return torch.stack(faces)
+
 # %% ../nbs/07c_evaluate.ipynb #c7f989e6
 #: why a dataset has no true target face for a translation (the table's "n/a" for SSIM / PSNR / L1)
 NO_TRUTH = dict(rafdb="none: RAF-DB has one photo per person, so no photo of that person with the target expression exists",
@@ -137,6 +156,9 @@ def build_eval_set(test, *, targets=EMOTIONS, synth_seed: int = 0) -> EvalSet:
         src = neutral.repeat_interleave(len(targets))
         tgt = torch.tensor(targets).repeat(len(neutral))
         truth, kind = None, NO_TRUTH.get(dataset, NO_TRUTH["ckplus"]) + (" (synthetic tree)" if is_synthetic(test.root) else "")
+        drawn = rafdb_synth_truth(test, src, tgt) if dataset == "rafdb" else None
+        if drawn is not None:
+            truth, kind = drawn, "the renderer's same photo at the target expression (synth_truth/ beside the tree)"
         if synthetic:
             ident = synth_identities(test)
             size, grey = test.images.shape[-1], _grey(test.images)

@@ -28,7 +28,8 @@ NEUTRAL_HEAVY = [4, 1, 1, 1, 1, 1, 1]           # canonical order: enough neutra
 @pytest.fixture(scope="module")
 def trees(tmp_path_factory):
     base = tmp_path_factory.mktemp("eval_datasets")
-    raf = write_rafdb_tree(base / "rafdb", 60, seed=1, test_fraction=0.25, aligned_size=48, class_weights=NEUTRAL_HEAVY)
+    raf = write_rafdb_tree(base / "rafdb", 60, seed=1, test_fraction=0.25, aligned_size=48, class_weights=NEUTRAL_HEAVY,
+                           truth=False)                        # as a real copy: no true target beside it
     lst = raf / "EmoLabel" / "list_patition_label.txt"        # a listed test photo that is not there: skipped, counted
     lst.write_text(lst.read_text() + "test_0999.jpg 7\n")
     folder = base / "folder"                                   # <root>/<expression>/*.png, from the RAF-DB crops
@@ -129,7 +130,8 @@ def test_figures_chapter_refuses_an_unknown_parameter(tmp_path):
 
 def _rafdb_with_test_labels(base: Path, name: str, relabel) -> Path:
     "A tiny RAF-DB-format tree whose test split's labels (RAF-DB codes: 7 neutral, 4 happy) are rewritten by `relabel`."
-    raf = write_rafdb_tree(base / name, 40, seed=3, test_fraction=0.25, aligned_size=48, class_weights=NEUTRAL_HEAVY)
+    raf = write_rafdb_tree(base / name, 40, seed=3, test_fraction=0.25, aligned_size=48, class_weights=NEUTRAL_HEAVY,
+                           truth=False)                        # relabelled: the renderer's truth would not match
     lst = raf / "EmoLabel" / "list_patition_label.txt"
     lines = [line.split() for line in lst.read_text().splitlines()]
     lst.write_text("".join(f"{f} {relabel(int(c)) if f.startswith('test_') else c}\n" for f, c in lines))
@@ -159,3 +161,12 @@ def test_rafdb_test_split_without_a_neutral_face_stops_with_what_is_needed(tmp_p
             run()
     assert not (tmp_path / "judges").exists()          # refused before any judge was trained
     assert not (tmp_path / "out").exists()
+
+
+def test_synthetic_rafdb_tree_is_scored_against_its_truth(tmp_path):
+    "The embedded RAF-DB-format tree carries the renderer's true targets (synth_truth/): SSIM and PSNR are measured."
+    raf = write_rafdb_tree(tmp_path / "raf", 60, seed=1, test_fraction=0.25, aligned_size=48, class_weights=NEUTRAL_HEAVY)
+    ck = smoke_checkpoints(tmp_path / "ckpt", image_size=16, dataset="rafdb", data_root=raf, models=("decgan",))
+    summary = evaluate_checkpoint(ck["DECGAN"], judge_dir=tmp_path / "judges", **FAST)
+    assert summary.ssim.notna().all() and summary.psnr.notna().all()
+    assert summary.truth.iloc[0].startswith("the renderer's same photo at the target expression")
