@@ -122,3 +122,24 @@ def test_budget_curve_trains_each_stargan_budget_as_its_own_run(tmp_path):
     assert t.variant.tolist() == ["StarGAN"] * 2 and t.step.tolist() == [2, 4]
     again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert again.returncode == 0 and "a run of" not in again.stdout, again.stdout[-2000:]
+
+
+# bench/tuning.py: the same grid for every model (lr x EMA on/off) on a tuning tree of other people, one chosen row per
+# model; a rerun trains nothing new. Tiny: 8 subjects, 8 images a run at batch 2, two learning rates, judges of 2 epochs.
+def test_tuning_grid_is_the_same_for_every_model(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, str(ROOT / "bench" / "tuning.py"), "--out", str(tmp_path / "tuning"), "--subjects", "8",
+            "--images", "8", "--batch-size", "2", "--lrs", "1e-4", "5e-4", "--judge-epochs", "2", "--n-boot", "50",
+            "--table", str(tmp_path / "tuning_table")]
+    p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
+    import pandas as pd
+    t = pd.read_csv(tmp_path / "tuning_table.csv")
+    assert t.groupby("search_model").size().to_dict() == {"decgan": 4, "icgan": 4, "stargan": 4}   # 2 lr x EMA on/off
+    assert (t.images_seen == 8).all() and t.groupby("search_model").chosen.sum().eq(1).all()
+    best = t.loc[t.groupby("search_model").score.idxmax()]
+    assert best.chosen.all() and ((t.score - t[["expression_accuracy", "identity_similarity", "ssim"]].mean(axis=1)).abs() < 1e-9).all()
+    md = (tmp_path / "tuning_table.md").read_text()
+    assert "seed 1" in md and "command: `.venv/bin/python bench/tuning.py" in md
+    again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert again.returncode == 0 and "a run of" not in again.stdout and "training to step" not in again.stdout
