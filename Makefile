@@ -18,19 +18,30 @@ DEMO_LANES ?= 2
 DEMO_STEPS ?=
 DEMO_PRESET ?= auto
 
-.PHONY: test demo lab readme env export clean check-sync check-clean check-kernels check-params check-readme bench
+.PHONY: test demo lab readme env lock export clean check-sync check-clean check-kernels check-params check-readme bench
 
 env: $(STAMP)
 
-$(STAMP): settings.ini setup.py Makefile decgan/embedders.py
+$(STAMP): settings.ini setup.py Makefile decgan/embedders.py requirements.lock
 	@echo ">> building $(VENV) (torch, facenet-pytorch --no-deps, dlib-bin + face-recognition-models, decgan[dev])"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check $(TORCH_PINS)
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps $(FACENET_PIN)
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock $(TORCH_PINS)
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock --no-deps $(FACENET_PIN)
 	@test -n "$(DLIB_PINS)" || { echo "FAIL: no line DLIB_PINS = \"...\" in decgan/embedders.py"; exit 1; }
-	$(BIN)/pip install -q --disable-pip-version-check $(DLIB_PINS)
-	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock $(DLIB_PINS)
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e ".[dev]"
 	@touch $@
+
+# requirements.lock: the exact versions .venv is built from (pip constraints). Refresh it: a fresh environment from the
+#  unpinned requirements (torch and the pins above, decgan[dev]), frozen; then rerun make test and make demo
+lock:
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; $(PYTHON) -m venv $$tmp/v; \
+	$$tmp/v/bin/pip install -q --disable-pip-version-check $(TORCH_PINS); \
+	$$tmp/v/bin/pip install -q --disable-pip-version-check --no-deps $(FACENET_PIN); \
+	$$tmp/v/bin/pip install -q --disable-pip-version-check $(DLIB_PINS); \
+	$$tmp/v/bin/pip install -q --disable-pip-version-check -e ".[dev]"; \
+	{ sed -n '1,3p' requirements.lock; $$tmp/v/bin/pip freeze --exclude-editable | grep -v '^decgan'; } > $$tmp/lock && mv $$tmp/lock requirements.lock; \
+	echo "requirements.lock refreshed: review 'git diff requirements.lock', then make test"
 
 # decgan/ must be exactly what nbdev_export makes of nbs/ (checked in a scratch copy, so work in progress is untouched)
 check-sync: $(STAMP)
