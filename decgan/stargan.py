@@ -16,12 +16,12 @@ from .interface import ModelSpec, StepEnv, Trainer, adam
 from .models import InstanceNorm, as_label_vector, concat_label, memory_format_of, one_hot
 
 # %% auto #0
-__all__ = ['G_BASE', 'D_BASE', 'MAX_RES_BLOCKS', 'LEAKY_SLOPE', 'LAMBDA_GP', 'LAMBDA_CLS', 'LAMBDA_REC', 'N_CRITIC',
-           'STARGAN_SETTINGS', 'STARGAN_LOG_KEYS', 'STARGAN_SPEC', 'n_res_blocks', 'd_depth', 'ResidualBlock',
-           'StarGANGenerator', 'StarGANDiscriminator', 'StarGAN', 'wgan_d_loss', 'wgan_g_loss', 'interpolate',
-           'gradient_penalty', 'domain_loss', 'reconstruction_loss', 'stargan_d_objective', 'stargan_g_objective',
-           'is_g_step', 'stargan_lr', 'set_stargan_lr', 'stargan_optimizers', 'stargan_step', 'StarGANTrainer',
-           'stargan_probe_loss']
+__all__ = ['G_BASE', 'D_BASE', 'MAX_RES_BLOCKS', 'LEAKY_SLOPE', 'LAMBDA_GP', 'LAMBDA_CLS', 'LAMBDA_REC', 'GP_PATCH_REDUCE',
+           'N_CRITIC', 'STARGAN_SETTINGS', 'STARGAN_LOG_KEYS', 'STARGAN_SPEC', 'n_res_blocks', 'd_depth',
+           'ResidualBlock', 'StarGANGenerator', 'StarGANDiscriminator', 'StarGAN', 'wgan_d_loss', 'wgan_g_loss',
+           'interpolate', 'gradient_penalty', 'domain_loss', 'reconstruction_loss', 'stargan_d_objective',
+           'stargan_g_objective', 'is_g_step', 'stargan_lr', 'set_stargan_lr', 'stargan_optimizers', 'stargan_step',
+           'StarGANTrainer', 'stargan_probe_loss']
 
 # %% ../nbs/05b_stargan.ipynb #671e85bb
 G_BASE, D_BASE = 64, 64  # first-layer filters of G and D at width 1.0 (the paper's)
@@ -163,10 +163,19 @@ def interpolate(real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor) -> 
     return a * real.detach().float() + (1 - a) * fake.detach().float()
 
 
-def gradient_penalty(critic, x_hat: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    "mean over images of (||grad f(x_hat)||_2 - 1)^2, f = per-image mean of critic(x_hat); differentiable (double backward)."
+#: how the penalty reduces D's patch map to the function it constrains: "sum" (the official code's map of ones; ours)
+#: or "mean" (what this package used first, kept so that bench/stargan_dcls.py can measure the difference)
+GP_PATCH_REDUCE = "sum"
+
+
+def gradient_penalty(critic, x_hat: torch.Tensor, *, patch_reduce: str | None = None) -> tuple[torch.Tensor, dict]:
+    """mean over images of (||grad f(x_hat)||_2 - 1)^2 with f = the sum (or mean, `patch_reduce`; default
+    `GP_PATCH_REDUCE`) of the critic's patch map per image; differentiable (double backward)."""
+    reduce = patch_reduce or GP_PATCH_REDUCE
+    if reduce not in ("sum", "mean"): raise ValueError(f"gradient_penalty: patch_reduce={reduce!r}; expected 'sum' or 'mean'")
     x_hat = x_hat.detach().to(torch.float32).requires_grad_(True)
-    score = critic(x_hat).float().reshape(x_hat.shape[0], -1).mean(1)  # (N,) or a patch map (N, 1, s, s)
+    flat = critic(x_hat).float().reshape(x_hat.shape[0], -1)   # (N, 1) for one score per image, (N, s*s) for a patch map
+    score = flat.sum(1) if reduce == "sum" else flat.mean(1)
     grad, = torch.autograd.grad(score.sum(), x_hat, create_graph=True)
     norm = grad.float().flatten(1).norm(dim=1)
     gp = ((norm - 1) ** 2).mean()
