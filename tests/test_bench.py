@@ -143,3 +143,23 @@ def test_tuning_grid_is_the_same_for_every_model(tmp_path):
     assert "seed 1" in md and "command: `.venv/bin/python bench/tuning.py" in md
     again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert again.returncode == 0 and "a run of" not in again.stdout and "training to step" not in again.stdout
+
+
+# bench/stargan_dcls.py: each GP reduction x learning rate trains StarGAN (the mean through the module's switch), and
+# the table reads D_cls's held-out accuracy from every run's log. Tiny: 10 subjects, 4 steps of 4, logged every 2.
+def test_stargan_dcls_curves(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, str(ROOT / "bench" / "stargan_dcls.py"), "--data-root", str(tmp_path / "synth"), "--out",
+            str(tmp_path / "runs"), "--steps", "4", "--variants", "sum_lr1e-4", "mean_lr5e-4",
+            "--extra", "--batch-size 4 --synth-subjects 10 --log-every 2", "--table", str(tmp_path / "dcls")]
+    p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
+    import pandas as pd
+    from decgan.checkpoint import load_checkpoint
+    t = pd.read_csv(tmp_path / "dcls.csv")
+    assert t.groupby("variant").step.apply(list).to_dict() == {"mean_lr5e-4": [2, 4], "sum_lr1e-4": [2, 4]}
+    assert t.heldout_cls_acc_peak.between(0, 1).all()
+    assert load_checkpoint(tmp_path / "runs" / "mean_lr5e-4" / "checkpoint.pt")["config"].lr == 5e-4
+    assert "| mean | 0.0005 |" in (tmp_path / "dcls.md").read_text()
+    again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert again.returncode == 0 and "training 4 steps" not in again.stdout
