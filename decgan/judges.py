@@ -24,9 +24,9 @@ from .embedders import DLIB_FILES, DlibEmbedder, FaceNetEmbedder, dlib_models_di
 from .metrics import expression_hits
 
 # %% auto #0
-__all__ = ['JUDGE_FORMAT', 'IDENTITY_JUDGES', 'CosineHead', 'Judge', 'JudgeEnsemble', 'train_judge', 'judge_outputs',
-           'judge_accuracy', 'judge_key', 'cached_judge', 'identity_report', 'identity_check', 'is_synthetic',
-           'skip_summary', 'Judges', 'build_judges']
+__all__ = ['JUDGE_FORMAT', 'SHIPPED_JUDGES', 'IDENTITY_JUDGES', 'CosineHead', 'Judge', 'JudgeEnsemble', 'train_judge',
+           'judge_outputs', 'judge_accuracy', 'judge_key', 'file_digest', 'cached_judge', 'identity_report',
+           'identity_check', 'is_synthetic', 'skip_summary', 'Judges', 'build_judges']
 
 # %% ../nbs/07b_judges.ipynb #f8015e0e
 def _vgg_block(cin: int, cout: int) -> nn.Sequential:
@@ -179,6 +179,8 @@ def judge_accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *
     return float(expression_hits(logits, labels).mean())
 
 # %% ../nbs/07b_judges.ipynb #b7f6a4c2
+import importlib.util
+
 JUDGE_FORMAT = 1
 
 
@@ -191,12 +193,26 @@ def judge_key(images: torch.Tensor, labels: torch.Tensor, **settings) -> str:
     return h.hexdigest()[:16]
 
 
+#: judges of the embedded data trained once and shipped with the repository (tools/ship_judges.py writes them): a judge
+#: whose key (its training images, labels and settings) matches one here is loaded, not retrained, so every machine
+#: scores the embedded data with the same judge, as FID uses one Inception
+SHIPPED_JUDGES = Path(importlib.util.find_spec("decgan").origin).resolve().parents[1] / "figures" / "judges"
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    "The first 16 hex digits of a file's SHA-256: the checksum results files print for each judge."
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def cached_judge(kind: str, images: torch.Tensor, labels: torch.Tensor, *, cache_dir: str | os.PathLike,
                  n_classes: int, device: str | torch.device = "auto", log: Callable | None = print,
-                 **train_kw) -> tuple[Judge, Path]:
-    "The judge of `kind` for this training set: loaded from `cache_dir` when there, else trained and saved."
+                 shipped: str | os.PathLike | None = SHIPPED_JUDGES, **train_kw) -> tuple[Judge, Path]:
+    """The judge of `kind` for this training set: the shipped one (`shipped`, by the same key) when there, else the one
+    in `cache_dir`, else trained and saved there."""
     settings = dict(kind=kind, n_classes=n_classes, **train_kw)
     path = Path(cache_dir) / f"{kind}-judge-{judge_key(images, labels, **settings)}.pt"
+    if shipped is not None and (Path(shipped) / path.name).is_file(): path = Path(shipped) / path.name
     dev = get_device(device)
     arch = dict(arch=train_kw.get("arch", "small"), width=train_kw.get("width", 16), cosine=train_kw.get("cosine", False))
     if path.is_file():
@@ -291,6 +307,11 @@ class Judges:
         return (f"rank-1 and genuine-pair cosine n/a: {r['why']}; impostor cos {r['impostor']:.3f} "
                 f"(pairs of different test identities)")
 
+    def checksums(self) -> str:
+        "Each judge file's name and SHA-256 (16 hex digits): which judge scored a results file, to the byte."
+        files = [p for v in self.paths.values() for p in (v if isinstance(v, (list, tuple)) else [v]) if p and Path(p).is_file()]
+        return ", ".join(f"{Path(p).name[:24]}… {file_digest(p)}" for p in files) or "none (no judge file)"
+
     def describe(self) -> str:
         return (f"expression judge: {self.expression_name}, accuracy on real held-out faces {self.expression_test_accuracy:.3f}\n"
                 f"identity judge: {self.identity_name}, {self.identity_summary()}\n"
@@ -330,4 +351,4 @@ def build_judges(train, test, *, cache_dir: str | os.PathLike, identity_judge: s
                                    f"trained on the real training split ({len(train)} faces)"),
                   identity_name=ident_name, expression_test_accuracy=expr_acc, identity_test=report,
                   feature_name=f"expression judge's penultimate features (first member, {expr.num_features}-d)",
-                  paths=dict(expression=str(expr_path), identity=str(ident_path)), train_skipped=list(train.skipped))
+                  paths=dict(expression=expr_path, identity=str(ident_path)), train_skipped=list(train.skipped))

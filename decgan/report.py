@@ -239,6 +239,7 @@ def _md_summary(table: pd.DataFrame, judges: Judges, es: EvalSet) -> list[str]:
             f"Identity judge: {judges.identity_name}; {judges.identity_summary()}. A model's identity similarity is the "
             "cosine of the judge's embeddings of each input and its output (no gallery needed).  ",
             f"FID / KID computed on: {judges.feature_name} (not Inception: not comparable with published FIDs).  ",
+            f"Judge files (SHA-256): {judges.checksums()}.  ",
             *([] if es.has_reference else [f"FID / KID: **n/a** — reference {es.reference_kind}.  "]),
             "Values are means with 95% percentile-bootstrap intervals over test identities. "
             + (f"SSIM / PSNR / L1 against the true target ({es.truth_kind}); PSNR is `inf` where an output equals its target. "
