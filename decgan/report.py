@@ -22,8 +22,9 @@ from .evaluate import (METRIC_COLUMN, METRICS, EvalSet, build_eval_set, evaluate
 from .judges import Judges, skip_summary
 
 # %% auto #0
-__all__ = ['METRIC_FORMAT', 'RUN_FIELDS', 'GOALS', 'JUDGE_GOAL', 'markdown_table', 'metric_columns', 'config_changes',
-           'check_goals', 'Results', 'results_table', 'results_markdown', 'write_results']
+__all__ = ['METRIC_FORMAT', 'RUN_FIELDS', 'GOALS', 'JUDGE_GOAL', 'SEEDED_METRICS', 'markdown_table', 'metric_columns',
+           'config_changes', 'check_goals', 'Results', 'results_table', 'results_markdown', 'write_results',
+           'seeded_summary']
 
 # %% ../nbs/07d_report.ipynb #de83412e
 #: how each metric reads in a table, its header and its digits: the results' markdown here, the README's table
@@ -323,3 +324,43 @@ def write_results(out_dir: Path, *, table, by_expression, comparisons, goals, ju
         tmp.write_text(results_markdown(table=table, by_expression=by_expression, comparisons=comparisons, goals=goals,
                                         judges=judges, es=es, seconds=seconds, command=command, stem=stem))
     return files
+
+# %% ../nbs/07d_report.ipynb #b906ada5
+SEEDED_METRICS = ("expression_accuracy", "identity_similarity", "ssim")
+
+
+def _by_identity(seeds: list[pd.DataFrame], metric: str) -> np.ndarray:
+    "seeds × identities matrix of a metric's mean per test identity (identities in sorted order)."
+    col = METRIC_COLUMN[metric]
+    return np.stack([r.groupby("subject")[col].mean().sort_index().to_numpy(dtype=float) for r in seeds])
+
+
+def _two_level(mat: np.ndarray, rng, n_boot: int) -> np.ndarray:
+    "Bootstrap means of a seeds × identities matrix, resampling seeds and identities (with replacement)."
+    s = rng.integers(0, mat.shape[0], (n_boot, mat.shape[0]))
+    i = rng.integers(0, mat.shape[1], (n_boot, mat.shape[1]))
+    return np.array([np.nanmean(mat[np.ix_(a, b)]) for a, b in zip(s, i)])
+
+
+def seeded_summary(runs: dict[str, list[pd.DataFrame]], *, reference: str, metrics=SEEDED_METRICS, n_boot: int = 2000,
+                   seed: int = 0) -> pd.DataFrame:
+    """One row per (run name, metric): mean, seed-to-seed sd, 95% interval over seeds and identities, and the paired
+    difference to `reference` (by seed index and identity) with its interval and verdict."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for name, seeds in runs.items():
+        for m in metrics:
+            mat = _by_identity(seeds, m)
+            if np.isnan(mat).all(): continue
+            lo, hi = np.nanpercentile(_two_level(mat, rng, n_boot), [2.5, 97.5])
+            row = dict(run=name, metric=m, n_seeds=mat.shape[0], n_identities=mat.shape[1], mean=np.nanmean(mat),
+                       sd_seeds=float(np.std(np.nanmean(mat, 1), ddof=1)) if mat.shape[0] > 1 else np.nan, lo=lo, hi=hi)
+            if name != reference:
+                ref = _by_identity(runs[reference], m)
+                k = min(len(mat), len(ref))
+                diff = mat[:k] - ref[:k]
+                dlo, dhi = np.nanpercentile(_two_level(diff, rng, n_boot), [2.5, 97.5])
+                row.update(diff=np.nanmean(diff), diff_lo=dlo, diff_hi=dhi,
+                           verdict="ahead" if dlo > 0 else "behind" if dhi < 0 else "cannot be told apart")
+            out.append(row)
+    return pd.DataFrame(out)

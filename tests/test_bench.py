@@ -163,3 +163,23 @@ def test_stargan_dcls_curves(tmp_path):
     assert "| mean | 0.0005 |" in (tmp_path / "dcls.md").read_text()
     again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert again.returncode == 0 and "training 4 steps" not in again.stdout
+
+
+# bench/seeds.py: rows x seeds trained (resumable), scored by one results table, summarised over seeds and identities
+# with paired differences to the first row. Tiny: 10 subjects, 8 images a run at batch 2, two seeds, two rows.
+def test_seeds_table(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, str(ROOT / "bench" / "seeds.py"), "--data-root", str(tmp_path / "synth"), "--out",
+            str(tmp_path / "seeds"), "--runs", "decgan", "no_pool", "--seeds", "0", "1", "--images", "8",
+            "--extra", "--batch-size 2 --synth-subjects 10", "--judge-epochs", "2", "--n-boot", "50",
+            "--table", str(tmp_path / "seeds_table")]
+    p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
+    import pandas as pd
+    from decgan.checkpoint import load_checkpoint
+    t = pd.read_csv(tmp_path / "seeds_table.csv")
+    assert set(t.run) == {"decgan", "no_pool"} and (t.n_seeds == 2).all()
+    assert t[t.run == "decgan"]["diff"].isna().all() and t[t.run == "no_pool"].verdict.notna().all()
+    assert load_checkpoint(tmp_path / "seeds" / "no_pool" / "seed_1" / "checkpoint.pt")["config"].seed == 1
+    md = (tmp_path / "seeds_table.md").read_text()
+    assert "Judges: " in md and "DECGAN without history pool" in md and "command: `.venv/bin/python bench/seeds.py" in md
