@@ -68,6 +68,51 @@ def comparison(comps: list[dict], model: str, reference: str, metric: str) -> st
     return None
 
 
+def run_titles() -> dict:
+    "{run: its name in the tables}, from tools/demo_runs.tsv (through bench/budget_curve.py, which reads it)."
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from budget_curve import VARIANTS
+    return {k: v[1] for k, v in VARIANTS.items()}
+
+
+def fair_race(figures: Path) -> list[str]:
+    "The lead of the results: the tuning every model got (figures/tuning.csv) and the rows over seeds (figures/seeds.csv)."
+    out = []
+    tuning = figures / "tuning.csv"
+    if tuning.is_file():
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from decgan.registry import model_spec
+        chosen = [r for r in read(tuning) if r["chosen"] == "True"]
+        out += [f"**Every model tuned with the same effort** (`bench/tuning.py`, `figures/tuning.md`): learning rate "
+                "1e-4 / 2e-4 / 5e-4 × the generator's EMA on/off, at the same budget in images, chosen on validation "
+                "identities of a tuning tree of other people (never the test identities below). Chosen: " +
+                "; ".join(f"{model_spec(r['search_model']).title} lr {num(r['lr']):g}, "
+                          f"{'EMA' if r['weights'] == 'EMA' else 'no EMA'} (score {fmt(r['score'], 3)})" for r in chosen) + ".", ""]
+    seeds = figures / "seeds.csv"
+    if seeds.is_file():
+        rows, titles = read(seeds), run_titles()
+        runs = list(dict.fromkeys(r["run"] for r in rows))
+        metrics = [m for m in ("expression_accuracy", "identity_similarity", "ssim") if any(r["metric"] == m for r in rows)]
+        by = {(r["run"], r["metric"]): r for r in rows}
+        cell = lambda r: f"{fmt(r['mean'], 3)} ±{fmt(r['sd_seeds'], 3)} [{fmt(r['lo'], 3)}, {fmt(r['hi'], 3)}]"
+        diff = lambda r: ("" if math.isnan(num(r.get("diff"))) else
+                          f"{signed(num(r['diff']))} [{signed(num(r['diff_lo']))}, {signed(num(r['diff_hi']))}] {r['verdict']}")
+        first = rows[0]
+        out.append(f"**The headline, over seeds** (`bench/seeds.py`, `figures/seeds.md`): each row trained with "
+                   f"{first['n_seeds']} seeds at the main job's budget, scored on {first['n_identities']} test identities by "
+                   "one set of judges; mean ±seed-to-seed sd [95% interval resampling seeds and identities], and each row "
+                   f"minus {titles.get(runs[0], runs[0])}, paired by seed and identity.")
+        out.append("")
+        out.append("| row | " + " | ".join(METRIC_FORMAT[m][0] for m in metrics) + " | " +
+                   " | ".join(f"− {titles.get(runs[0], runs[0])}: {METRIC_FORMAT[m][0]}" for m in metrics) + " |")
+        out.append("|" + "---|" * (1 + 2 * len(metrics)))
+        for run in runs:
+            out.append(f"| {titles.get(run, run)} | " + " | ".join(cell(by[(run, m)]) if (run, m) in by else "n/a" for m in metrics)
+                       + " | " + " | ".join(diff(by[(run, m)]) if (run, m) in by else "" for m in metrics) + " |")
+        out += ["", "The single-seed table of this `make demo` follows; read it against the spread above.", ""]
+    return out
+
+
 def section(figures: Path) -> str:
     "The markdown of the results section, or a note that `make demo` has not written its files yet."
     res = figures / "results.csv"
@@ -78,7 +123,7 @@ def section(figures: Path) -> str:
     comps = read(figures / "results_comparisons.csv") if (figures / "results_comparisons.csv").is_file() else []
     timing = {r["job"]: r["seconds"] for r in read(figures / "demo_timing.csv")} if (figures / "demo_timing.csv").is_file() else {}
     ref = models[0]
-    out = []
+    out = fair_race(figures)
     n_subj, n = int(num(ref["n_subjects"])), int(num(ref["n"]))
     cmd = timing.get("command", "make demo")
     out.append(f"`{cmd}` (commit {timing.get('commit', 'unknown')}) trained every run for the same number of images "
@@ -124,14 +169,12 @@ def section(figures: Path) -> str:
                                                        f"identity {with_ci(r, 'identity_similarity', 3)}" for r in rr) +
                        " (`figures/results_rafdb.md`).")
     curves = sorted(figures.glob("budget_curve*.csv"))   # bench/budget_curve.py --table figures/budget_curve...
-    if curves:   # the variants' names in the table: bench/budget_curve.py reads them from tools/demo_runs.tsv
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-        from budget_curve import VARIANTS
+    titles = run_titles() if curves else {}   # the variants' names in the table, from tools/demo_runs.tsv
     for curve in curves:
         by_variant: dict[str, list[dict]] = {}
         for r in read(curve): by_variant.setdefault(r["variant"], []).append(r)
         for variant, rs in by_variant.items():
-            name = VARIANTS[variant][1] if variant in VARIANTS else variant
+            name = titles.get(variant, variant)
             out.append("")
             out.append(f"**{name} against its budget** (`bench/budget_curve.py`, `figures/{curve.stem}.md`; DECGAN's "
                        f"budget is {int(num(ref['step'])):,} steps): " + "; ".join(
