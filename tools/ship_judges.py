@@ -42,7 +42,7 @@ def main(argv=None) -> None:
     rows = []
     for name, (dataset, root) in trees.items():
         cfg = Config.preset_of(args.preset, dataset=dataset, data_root=str(root.resolve()))
-        judges, _ = judges_for(cfg, epochs=args.epochs, judge_dir=args.work / ".judges_to_ship", log=print)
+        judges, _ = judges_for(cfg, epochs=args.epochs, log=print)   # the cache beside the tree: what make demo trained
         for f in judge_files(judges):
             dest = args.ship / f.name
             if f.resolve() != dest.resolve():
