@@ -18,9 +18,10 @@ import torch
 
 # %% auto #0
 __all__ = ['EXPRESSIONS', 'N_EXPRESSIONS', 'SHORT_NAMES', 'DATASET_CODES', 'DROPPED', 'DATASETS', 'ASSOCIATIONS', 'CONDITIONS',
-           'PRECISIONS', 'ALIGN_MODES', 'LAMBDA_FIELDS', 'EVERY_FIELDS', 'MODEL_SETTINGS', 'PRESETS', 'FIELD_CHOICES',
-           'expression_index', 'expression_name', 'label_from_code', 'code_from_label', 'Config', 'get_device',
-           'seed_everything', 'uint8_to_model', 'model_to_uint8', 'to_01', 'atomic_path']
+           'PRECISIONS', 'ALIGN_MODES', 'LAMBDA_FIELDS', 'EVERY_FIELDS', 'MIN_IMAGE_SIZE', 'MODEL_SETTINGS', 'PRESETS',
+           'FIELD_CHOICES', 'expression_index', 'expression_name', 'label_from_code', 'code_from_label',
+           'check_image_size', 'Config', 'get_device', 'seed_everything', 'uint8_to_model', 'model_to_uint8', 'to_01',
+           'atomic_path']
 
 # %% ../nbs/00_core.ipynb #f229d1c8
 EXPRESSIONS: tuple[str, ...] = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
@@ -89,6 +90,15 @@ PRECISIONS = ("auto", "bf16", "fp32")
 ALIGN_MODES = ("auto", "landmarks", "mtcnn", "none")
 LAMBDA_FIELDS = ("lambda_adv", "lambda_cls", "lambda_rec", "lambda_walker", "lambda_visit")
 EVERY_FIELDS = ("log_every", "sample_every", "ckpt_every")
+#: the smallest image side every network handles (they halve it at least twice, and the judges and metrics need room)
+MIN_IMAGE_SIZE = 16
+
+
+def check_image_size(image_size, who: str) -> int:
+    "`image_size` if it is an int that is a multiple of 4 and at least MIN_IMAGE_SIZE, else a ValueError naming `who`."
+    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < MIN_IMAGE_SIZE or image_size % 4:
+        raise ValueError(f"{who} image_size={image_size!r}: expected an int that is a multiple of 4 and at least {MIN_IMAGE_SIZE}")
+    return image_size
 
 
 @dataclass
@@ -145,8 +155,7 @@ class Config:
         for name, allowed in FIELD_CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"Config.{name}={getattr(self, name)!r}; expected one of {', '.join(allowed)}")
-        if self.image_size % 4 or self.image_size < 16:
-            raise ValueError(f"Config.image_size={self.image_size}: must be a multiple of 4 and at least 16")
+        check_image_size(self.image_size, "Config")
         for name, ok, want in (("width", self.width > 0, "> 0"), ("batch_size", self.batch_size >= 1, ">= 1"),
                                ("steps", self.steps >= 0, ">= 0"), ("pool_size", self.pool_size >= 0, ">= 0"),
                                ("lr", self.lr > 0, "> 0"), ("lr_d", self.lr_d is None or self.lr_d > 0, "> 0 or None"),

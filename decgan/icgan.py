@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import MODEL_SETTINGS, Config
+from .core import MODEL_SETTINGS, Config, check_image_size
 from .interface import ModelSpec, StepEnv, Trainer, adam
 
 # %% auto #0
@@ -28,8 +28,7 @@ EY_HIDDEN = 512  # width of E_y's hidden fully connected layer (the official `FC
 
 def ladder(image_size: int) -> tuple[int, int]:
     "(rungs, side of the smallest map): how many stride-2 4x4 layers separate an `image_size` image from an s0 x s0 map."
-    if not isinstance(image_size, int) or image_size < 16 or image_size % 4:
-        raise ValueError(f"IcGAN image_size={image_size!r}: expected an int that is a multiple of 4 and at least 16")
+    check_image_size(image_size, "IcGAN")
     m, side = 0, image_size
     while side % 2 == 0 and side // 2 >= 4:
         m, side = m + 1, side // 2

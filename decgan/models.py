@@ -11,7 +11,7 @@ import weakref
 import torch
 from torch import nn
 
-from .core import N_EXPRESSIONS, Config
+from .core import N_EXPRESSIONS, Config, check_image_size
 
 # %% auto #0
 __all__ = ['LEAKY_SLOPE', 'one_hot', 'as_label_vector', 'memory_format_of', 'label_map', 'concat_label', 'PaperNet',
@@ -60,8 +60,7 @@ class PaperNet(nn.Module):
     "Base of the four networks: validates and records the size arguments they all take."
     def __init__(self, image_size: int, width: float, channels: int, n_expressions: int):
         super().__init__()
-        if image_size % 4 or image_size < 8:
-            raise ValueError(f"image_size={image_size}: the networks halve it twice, so it must be a multiple of 4 and at least 8")
+        check_image_size(image_size, type(self).__name__)   # the networks halve it twice; one rule for every model
         if width <= 0 or channels < 1 or n_expressions < 2:
             raise ValueError(f"width={width}, channels={channels}, n_expressions={n_expressions}: need width > 0, "
                              "channels >= 1 and n_expressions >= 2")

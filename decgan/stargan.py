@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import MODEL_SETTINGS, Config
+from .core import MODEL_SETTINGS, Config, check_image_size
 from .interface import ModelSpec, StepEnv, Trainer, adam
 from .models import InstanceNorm, as_label_vector, concat_label, memory_format_of, one_hot
 
@@ -33,8 +33,7 @@ def _filters(base: int, width: float) -> int:
 
 
 def _check_size(image_size: int, who: str) -> None:
-    if not isinstance(image_size, int) or image_size < 16 or image_size % 4:
-        raise ValueError(f"{who} image_size={image_size!r}: expected an int that is a multiple of 4 and at least 16")
+    check_image_size(image_size, who)
 
 
 def n_res_blocks(image_size: int) -> int:
