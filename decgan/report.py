@@ -69,9 +69,10 @@ def config_changes(cfg, base) -> str:
 
 
 # %% ../nbs/07d_report.ipynb #a616f087
-#: The main job's goals on the embedded default (issue 14), one place for the results table and the README: the
-#: reference model's mean must reach each threshold; it must also lead the baseline beyond the paired interval.
-GOALS = {"expression_accuracy": 0.98, "ssim": 0.88, "identity_similarity": 0.96}
+#: The main job's goals on the embedded default, one place for the results table and the README: the reference model's
+#: mean must reach each threshold (raised by issue 23 from SSIM 0.88 and identity 0.96; read them against the spread
+#: over seeds, figures/seeds.md); it must also lead the baseline beyond the paired interval.
+GOALS = {"expression_accuracy": 0.98, "ssim": 0.90, "identity_similarity": 0.97}
 #: what the expression judge itself must reach on real held-out faces (the ceiling of the expression column)
 JUDGE_GOAL = 0.98
 _GOAL_TEXT = {"expression_accuracy": "expression accuracy", "ssim": "SSIM vs true target",

@@ -109,6 +109,15 @@ def fair_race(figures: Path) -> list[str]:
         for run in runs:
             out.append(f"| {titles.get(run, run)} | " + " | ".join(cell(by[(run, m)]) if (run, m) in by else "n/a" for m in metrics)
                        + " | " + " | ".join(diff(by[(run, m)]) if (run, m) in by else "" for m in metrics) + " |")
+        ref_run = runs[0]
+        goals = []
+        for m, thr in GOALS.items():
+            if (ref_run, m) not in by: continue
+            v = num(by[(ref_run, m)]["mean"])
+            goals.append(f"{GOAL_TEXT[m].format(thr)}: {fmt(v, 3)}, " + ("**met**" if v >= thr else f"**missed** by {thr - v:.3f}"))
+        if goals:
+            out += ["", f"**Goals** ({titles.get(ref_run, ref_run)}, mean of the seeds, at the main job's budget): "
+                    + "; ".join(goals) + "."]
         out += ["", "The single-seed table of this `make demo` follows; read it against the spread above.", ""]
     return out
 
