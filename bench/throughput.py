@@ -224,7 +224,7 @@ def plain_trainer(cfg: Config, device: torch.device, *, image_shape: tuple):
     return (lambda batch: decgan_step(g, d, batch, opts=opts)), net
 
 
-def ours_trainer(cfg: Config, device: torch.device, *, image_shape: tuple, fused: bool):
+def ours_trainer(cfg: Config, device: torch.device, *, fused: bool):
     "`decgan.train.make_run` as `train` builds it (its optimisers swapped for unfused ones if not `fused`)."
     run = make_run(cfg, device, Dist())
     if not fused and device.type == "cuda":
@@ -371,7 +371,7 @@ def main(argv=None) -> int:
                 if any_compile: torch._dynamo.reset()
                 ocfg = cfg.replace(precision="bf16" if on["amp"] else "fp32", channels_last=on["channels_last"],
                                    compile=on["compile"])
-                run = ours_trainer(ocfg, device, image_shape=shape, fused=on["fused"])
+                run = ours_trainer(ocfg, device, fused=on["fused"])
                 run.net.load_state_dict(start)
                 graphs0 = _graphs()
                 if label == "ours":   # the loss comparison: same weights, same batches (also ours' first warm-up)
