@@ -72,6 +72,14 @@ def synth_identities(prepared) -> torch.Tensor:
     return torch.tensor([by_path[p] for p in prepared.paths], dtype=torch.int64)
 
 
+def _tree_seed(root) -> int:
+    "The seed a synthetic tree's faces were drawn with (one per tree, from its synth_meta.csv)."
+    from decgan.synth_data import read_meta
+    seeds = {r["seed"] for r in read_meta(root)}
+    if len(seeds) != 1: raise ValueError(f"{Path(root) / 'synth_meta.csv'}: expected one seed for the whole tree, found {sorted(seeds)}")
+    return seeds.pop()
+
+
 def _grey(images: torch.Tensor) -> bool:
     return bool((images[:, 0] == images[:, 1]).all() and (images[:, 1] == images[:, 2]).all()) if images.shape[1] == 3 else False
 
@@ -142,8 +150,9 @@ def _reference_kind(n_real: int) -> str:
             f"{MIN_REFERENCE} as their reference")
 
 
-def build_eval_set(test, *, targets=EMOTIONS, synth_seed: int = 0) -> EvalSet:
-    "The translations to score on a prepared test split (see the prose for the three cases)."
+def build_eval_set(test, *, targets=EMOTIONS, synth_seed: int | None = None) -> EvalSet:
+    """The translations to score on a prepared test split (see the prose for the three cases); on a synthetic tree the
+    truth is drawn with the tree's own seed (its synth_meta.csv) unless `synth_seed` says otherwise."""
     dataset = test.meta.get("dataset", "?")
     if len(test) == 0: raise ValueError(f"{test.root}: the test split is empty; nothing to evaluate")
     targets = [int(t) for t in targets]
@@ -161,6 +170,7 @@ def build_eval_set(test, *, targets=EMOTIONS, synth_seed: int = 0) -> EvalSet:
             truth, kind = drawn, "the renderer's same photo at the target expression (synth_truth/ beside the tree)"
         if synthetic:
             ident = synth_identities(test)
+            if synth_seed is None: synth_seed = _tree_seed(test.root)
             size, grey = test.images.shape[-1], _grey(test.images)
             truth = torch.stack([synth_truth(int(ident[s]), int(t), size=size, seed=synth_seed, grey=grey)
                                  for s, t in zip(src.tolist(), tgt.tolist())])

@@ -25,7 +25,8 @@ __all__ = ['META_COLUMNS', 'RAFDB_CLASS_SHARES', 'RAFDB_TRUTH_DIR', 'RAFDB_TRUTH
            'write_ckplus_tree', 'write_rafdb_tree', 'rafdb_truth']
 
 # %% ../nbs/01a_synth_data.ipynb #f1053dd0
-META_COLUMNS = ("path", "identity", "expression", "intensity", "split", "code")
+#: the renderer's truth about every image of a tree; `seed` is the one the faces were drawn with (identity_params(identity, seed))
+META_COLUMNS = ("path", "identity", "expression", "intensity", "split", "code", "seed")
 
 
 class _atomic_tree:
@@ -58,23 +59,25 @@ class _atomic_tree:
         return False
 
 
-def _write_meta(tmp: Path, rows: list):
+def _write_meta(tmp: Path, rows: list, *, seed: int):
     with open(tmp / "synth_meta.csv", "w", newline="") as f:
         wr = csv.writer(f)
         wr.writerow(META_COLUMNS)
         for r in rows:
-            wr.writerow([r[0], r[1], r[2], f"{r[3]:.6f}", r[4], "" if r[5] is None else r[5]])
+            wr.writerow([r[0], r[1], r[2], f"{r[3]:.6f}", r[4], "" if r[5] is None else r[5], seed])
 
 
 def read_meta(root) -> list[dict]:
-    "The rows of `<root>/synth_meta.csv` as dicts with typed values (`code` is None where no label was written)."
+    """The rows of `<root>/synth_meta.csv` as dicts with typed values (`code` is None where no label was written; `seed`
+    is 0 for trees written before the column existed, which were all drawn with seed 0)."""
     path = Path(root) / "synth_meta.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no synth_meta.csv (is {root} a tree written by decgan.synth_data?)")
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     return [dict(path=r["path"], identity=int(r["identity"]), expression=int(r["expression"]),
-                 intensity=float(r["intensity"]), split=r["split"], code=int(r["code"]) if r["code"] else None)
+                 intensity=float(r["intensity"]), split=r["split"], code=int(r["code"]) if r["code"] else None,
+                 seed=int(r.get("seed") or 0))
             for r in rows]
 
 
@@ -172,7 +175,7 @@ def write_ckplus_tree(root, n_subjects: int, *, seed: int = 0, frames=(4, 8), si
                                        contempt_rate=contempt_rate, unlabelled_rate=unlabelled_rate)
             rows += _write_ck_subject(tmp, i, first_identity + i, plan, split=split, seed=seed, size=(w, h),
                                       colour=colour, ss=ss)
-        _write_meta(tmp, rows)
+        _write_meta(tmp, rows, seed=seed)
     return Path(root)
 
 # %% ../nbs/01a_synth_data.ipynb #dbdcbe29
@@ -258,7 +261,7 @@ def write_rafdb_tree(root, n_images: int, *, seed: int = 0, test_fraction: float
             rows.append((f"Image/aligned/{name}_aligned.jpg", ident, e, t, split, code))
             rows.append((f"Image/original/{name}.jpg", ident, e, t, split, code))
         (tmp / "EmoLabel/list_patition_label.txt").write_text("".join(lines))
-        _write_meta(tmp, rows)
+        _write_meta(tmp, rows, seed=seed)
         if truth: _write_rafdb_truth(tmp, plan, seed=seed, aligned_size=aligned_size, quality=quality, ss=ss)
     return Path(root)
 
