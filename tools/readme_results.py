@@ -118,7 +118,8 @@ def fair_race(figures: Path) -> list[str]:
         if goals:
             out += ["", f"**Goals** ({titles.get(ref_run, ref_run)}, mean of the seeds, at the main job's budget): "
                     + "; ".join(goals) + "."]
-        out += ["", "The single-seed table of this `make demo` follows; read it against the spread above.", ""]
+        out += ["", "Below, the single-seed table of the last full `make demo` (its commit is named in it). Where the two "
+                "disagree, read the table above: trained later, with every model tuned, over seeds.", ""]
     return out
 
 
