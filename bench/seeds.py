@@ -55,6 +55,17 @@ def train_row(run: str, seeds, *, out: Path, data_root: Path, images: int, extra
     return got
 
 
+def finished(run: str, seeds, *, out: Path, images: int) -> dict:
+    "{seed: checkpoint} of the seeds of `run` whose runs are finished (at the row's step), training nothing."
+    model = model_of(read_runs()[run][0])
+    steps = max(1, images // Config.preset_of("demo", model=model).batch_size)
+    got = {}
+    for s in seeds:
+        ckpt = out / run / f"seed_{s}" / "checkpoint.pt"
+        if ckpt.is_file() and load_checkpoint(ckpt)["step"] == steps: got[s] = ckpt
+    return got
+
+
 def write_table(t: pd.DataFrame, budgets: dict, prefix: Path, *, command: str, judges: str) -> None:
     titles = read_runs()
     f = lambda r: f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}] ±{r['sd_seeds']:.3f}"
@@ -67,7 +78,7 @@ def write_table(t: pd.DataFrame, budgets: dict, prefix: Path, *, command: str, j
     with atomic_path(prefix.with_suffix(".csv")) as tmp: t.to_csv(tmp, index=False)
     with atomic_path(prefix.with_suffix(".md")) as tmp:
         tmp.write_text("# The headline rows over seeds\n\n"
-                       f"Each row trained with seeds {', '.join(map(str, sorted({int(s) for s in SEEDS})))} at the main job's "
+                       "Each row trained with the seeds its `seeds` column counts (0, 1, ...) at the main job's "
                        f"budget, scored on {int(t.n_identities.iloc[0])} test identities of the demo tree. Intervals resample "
                        "seeds and identities; differences are paired by seed and identity; ±: the standard deviation of the "
                        f"seeds' means.\n\nJudges: {judges}\n\n" + "\n".join(lines) + f"\n\ncommand: `{command}`\n")
@@ -86,17 +97,23 @@ def main(argv=None) -> None:
     ap.add_argument("--extra", default=f"--synth-subjects {SYNTH_SUBJECTS['demo']}",
                     help="more flags for every training (the tests make tiny runs this way)")
     ap.add_argument("--table", type=Path, default=None, help="score every row and write PREFIX.csv/.md")
+    ap.add_argument("--no-train", action="store_true",
+                    help="score only the seeds whose runs are finished (a row keeps the seeds it has); train nothing")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     models = sorted({model_of(read_runs()[r][0]) for r in args.runs})
     precision = {m: choose_precision(Config.preset_of("demo", model=m), get_device("auto"))[0] for m in models}
-    ckpts = {r: train_row(r, args.seeds, out=args.out, data_root=args.data_root, images=args.images,
-                          extra=args.extra.split(), precision=precision) for r in args.runs}
+    if args.no_train:
+        ckpts = {r: finished(r, args.seeds, out=args.out, images=args.images) for r in args.runs}
+        ckpts = {r: c for r, c in ckpts.items() if c}
+    else:
+        ckpts = {r: train_row(r, args.seeds, out=args.out, data_root=args.data_root, images=args.images,
+                              extra=args.extra.split(), precision=precision) for r in args.runs}
     if args.table is None: return
     named = {f"{r} seed {s}": p for r, by_seed in ckpts.items() for s, p in by_seed.items()}
     res = results_table(named, out_dir=args.out / "eval", references=False, n_boot=200, judge_epochs=args.judge_epochs, log=None)
-    rows = {r: [res.evaluations[f"{r} seed {s}"].rows for s in args.seeds] for r in args.runs}
-    t = seeded_summary(rows, reference=args.runs[0], n_boot=args.n_boot)
+    rows = {r: [res.evaluations[f"{r} seed {s}"].rows for s in by_seed] for r, by_seed in ckpts.items()}
+    t = seeded_summary(rows, reference=next(iter(ckpts)), n_boot=args.n_boot)
     budgets = {}
     for r, by_seed in ckpts.items():
         ck = load_checkpoint(next(iter(by_seed.values())))

@@ -183,3 +183,10 @@ def test_seeds_table(tmp_path):
     assert load_checkpoint(tmp_path / "seeds" / "no_pool" / "seed_1" / "checkpoint.pt")["config"].seed == 1
     md = (tmp_path / "seeds_table.md").read_text()
     assert "Judges: " in md and "DECGAN without history pool" in md and "command: `.venv/bin/python bench/seeds.py" in md
+    # --no-train scores what is finished: a row keeps the seeds it has, nothing is trained
+    (tmp_path / "seeds" / "no_pool" / "seed_1" / "checkpoint.pt").unlink()
+    again = subprocess.run([*args[:-1], str(tmp_path / "partial"), "--no-train"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=HANG_GUARD_S)
+    assert again.returncode == 0, again.stderr[-3000:]
+    t = pd.read_csv(tmp_path / "partial.csv").groupby("run").n_seeds.first().to_dict()
+    assert t == {"decgan": 2, "no_pool": 1} and "steps" not in again.stdout
