@@ -94,22 +94,37 @@ def fair_race(figures: Path) -> list[str]:
         runs = list(dict.fromkeys(r["run"] for r in rows))
         metrics = [m for m in ("expression_accuracy", "identity_similarity", "ssim") if any(r["metric"] == m for r in rows)]
         by = {(r["run"], r["metric"]): r for r in rows}
-        cell = lambda r: f"{fmt(r['mean'], 3)} ±{fmt(r['sd_seeds'], 3)} [{fmt(r['lo'], 3)}, {fmt(r['hi'], 3)}]"
+        cell = lambda r: (f"{fmt(r['mean'], 3)}" + ("" if math.isnan(num(r['sd_seeds'])) else f" ±{fmt(r['sd_seeds'], 3)}")
+                          + f" [{fmt(r['lo'], 3)}, {fmt(r['hi'], 3)}]")
         diff = lambda r: ("" if math.isnan(num(r.get("diff"))) else
                           f"{signed(num(r['diff']))} [{signed(num(r['diff_lo']))}, {signed(num(r['diff_hi']))}] {r['verdict']}")
         first = rows[0]
-        out.append(f"**The headline, over seeds** (`bench/seeds.py`, `figures/seeds.md`): each row trained with "
-                   f"{first['n_seeds']} seeds at the main job's budget, scored on {first['n_identities']} test identities by "
-                   "one set of judges; mean ±seed-to-seed sd [95% interval resampling seeds and identities], and each row "
-                   f"minus {titles.get(runs[0], runs[0])}, paired by seed and identity.")
+        out.append(f"**The headline, over seeds** (`bench/seeds.py`, `figures/seeds.md`): each row trained with the seeds "
+                   f"its column counts, at the main job's budget in images, scored on {first['n_identities']} test identities "
+                   "by one set of judges (the shipped ones); mean ±seed-to-seed sd [95% interval resampling seeds and "
+                   f"identities], and each row minus {titles.get(runs[0], runs[0])}, paired by seed and identity. A row "
+                   "of one seed has no spread of its own and its interval covers identities only: read its verdicts "
+                   "against the spread of the rows with three.")
         out.append("")
-        out.append("| row | " + " | ".join(METRIC_FORMAT[m][0] for m in metrics) + " | " +
+        out.append("| row | seeds | " + " | ".join(METRIC_FORMAT[m][0] for m in metrics) + " | " +
                    " | ".join(f"− {titles.get(runs[0], runs[0])}: {METRIC_FORMAT[m][0]}" for m in metrics) + " |")
-        out.append("|" + "---|" * (1 + 2 * len(metrics)))
+        out.append("|" + "---|" * (2 + 2 * len(metrics)))
         for run in runs:
-            out.append(f"| {titles.get(run, run)} | " + " | ".join(cell(by[(run, m)]) if (run, m) in by else "n/a" for m in metrics)
+            n_seeds = by[(run, metrics[0])]["n_seeds"] if (run, metrics[0]) in by else "?"
+            out.append(f"| {titles.get(run, run)} | {n_seeds} | " + " | ".join(cell(by[(run, m)]) if (run, m) in by else "n/a" for m in metrics)
                        + " | " + " | ".join(diff(by[(run, m)]) if (run, m) in by else "" for m in metrics) + " |")
-        ref_run = runs[0]
+        ref_run, ref_title = runs[0], titles.get(runs[0], runs[0])
+        said = []
+        for run in runs[1:]:
+            v = {m: by[(run, m)].get("verdict", "") for m in metrics if (run, m) in by}
+            ahead = [METRIC_FORMAT[m][0] for m, x in v.items() if x == "behind"]   # the row behind = the reference ahead
+            behind = [METRIC_FORMAT[m][0] for m, x in v.items() if x == "ahead"]
+            level = [METRIC_FORMAT[m][0] for m, x in v.items() if x == "cannot be told apart"]
+            said.append(f"against {titles.get(run, run)}: ahead on {', '.join(ahead) or 'nothing'}"
+                        + (f", behind on {', '.join(behind)}" if behind else "")
+                        + (f", level (cannot be told apart) on {', '.join(level)}" if level else ""))
+        out += ["", f"**Where {ref_title} stands at equal budget:** " + "; ".join(said).rstrip(".") + ". Each model at "
+                "its plateau has not been measured yet (`bench/budget_curve.py`)."]
         goals = []
         for m, thr in GOALS.items():
             if (ref_run, m) not in by: continue
