@@ -24,8 +24,8 @@ from .embedders import DLIB_FILES, DlibEmbedder, FaceNetEmbedder, dlib_models_di
 from .metrics import expression_hits
 
 # %% auto #0
-__all__ = ['JUDGE_FORMAT', 'SHIPPED_JUDGES', 'IDENTITY_JUDGES', 'CosineHead', 'Judge', 'JudgeEnsemble', 'train_judge',
-           'judge_outputs', 'judge_accuracy', 'judge_key', 'file_digest', 'cached_judge', 'identity_report',
+__all__ = ['SHIPPED_JUDGES', 'JUDGE_FORMAT', 'IDENTITY_JUDGES', 'CosineHead', 'Judge', 'JudgeEnsemble', 'train_judge',
+           'judge_outputs', 'judge_accuracy', 'file_digest', 'judge_key', 'cached_judge', 'identity_report',
            'identity_check', 'is_synthetic', 'skip_summary', 'Judges', 'build_judges']
 
 # %% ../nbs/07b_judges.ipynb #f8015e0e
@@ -178,20 +178,8 @@ def judge_accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *
     logits, _ = judge_outputs(net, images, batch_size=batch_size)
     return float(expression_hits(logits, labels).mean())
 
-# %% ../nbs/07b_judges.ipynb #b7f6a4c2
+# %% ../nbs/07b_judges.ipynb #b64a916e
 import importlib.util
-
-JUDGE_FORMAT = 1
-
-
-def judge_key(images: torch.Tensor, labels: torch.Tensor, **settings) -> str:
-    "16 hex digits of SHA-256 over the training images, labels and settings."
-    h = hashlib.sha256()
-    h.update(json.dumps({**settings, "format": JUDGE_FORMAT, "shape": list(images.shape)}, sort_keys=True).encode())
-    h.update(images.contiguous().cpu().numpy().tobytes())
-    h.update(labels.long().contiguous().cpu().numpy().tobytes())
-    return h.hexdigest()[:16]
-
 
 #: judges of the embedded data trained once and shipped with the repository (tools/ship_judges.py writes them): a judge
 #: whose key (its training images, labels and settings) matches one here is loaded, not retrained, so every machine
@@ -203,6 +191,18 @@ def file_digest(path: str | os.PathLike) -> str:
     "The first 16 hex digits of a file's SHA-256: the checksum results files print for each judge."
     import hashlib
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+# %% ../nbs/07b_judges.ipynb #b7f6a4c2
+JUDGE_FORMAT = 1
+
+
+def judge_key(images: torch.Tensor, labels: torch.Tensor, **settings) -> str:
+    "16 hex digits of SHA-256 over the training images, labels and settings."
+    h = hashlib.sha256()
+    h.update(json.dumps({**settings, "format": JUDGE_FORMAT, "shape": list(images.shape)}, sort_keys=True).encode())
+    h.update(images.contiguous().cpu().numpy().tobytes())
+    h.update(labels.long().contiguous().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def cached_judge(kind: str, images: torch.Tensor, labels: torch.Tensor, *, cache_dir: str | os.PathLike,
@@ -318,7 +318,7 @@ class Judges:
                 f"FID/KID on: {self.feature_name}"
                 + (f"\ntraining split: {skip_summary(self.train_skipped)} skipped by the loader" if self.train_skipped else ""))
 
-
+# %% ../nbs/07b_judges.ipynb #54cde0e0
 def build_judges(train, test, *, cache_dir: str | os.PathLike, identity_judge: str = "auto",
                  arch: str = "small", width: int = 16, epochs: int = 60, expression_members: int = 3, seed: int = 0,
                  facenet_weights: str | os.PathLike | None = None, device: str | torch.device = "auto",
