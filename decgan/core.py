@@ -190,7 +190,7 @@ class Config:
         if unknown: raise ValueError(f"unknown Config fields: {', '.join(unknown)}")
         return cls(**d)
 
-
+# %% ../nbs/00_core.ipynb #024a3a1e
 #: the optimiser settings a baseline's authors trained it with; they override a preset's and are overridden by the user
 MODEL_SETTINGS: dict[str, dict] = {
     "icgan": dict(batch_size=64, lr=2e-4, beta1=0.5, beta2=0.999),   # IcGAN's official Torch code
