@@ -100,7 +100,7 @@ def check_image_size(image_size, who: str) -> int:
         raise ValueError(f"{who} image_size={image_size!r}: expected an int that is a multiple of 4 and at least {MIN_IMAGE_SIZE}")
     return image_size
 
-
+# %% ../nbs/00_core.ipynb #a7280ff7
 @dataclass
 class Config:
     "Everything that defines a run. Build with `Config.preset_of(name, **overrides)`."
