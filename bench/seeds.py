@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from budget_curve import flags_of, read_runs, train_until  # noqa: E402
+from budget_curve import model_of, read_runs, train_until  # noqa: E402
 
 from decgan.checkpoint import load_checkpoint  # noqa: E402
 from decgan.core import PRESETS, Config, atomic_path, get_device  # noqa: E402
@@ -31,10 +31,6 @@ from decgan.train import SYNTH_SUBJECTS, choose_precision  # noqa: E402
 
 ROWS = ("decgan", "icgan", "stargan", "no_assoc", "no_pool", "shared_g")
 SEEDS = (0, 1, 2)
-
-
-def model_of(flags: list[str]) -> str:
-    return next((b for a, b in zip(flags, flags[1:]) if a == "--model"), "decgan")
 
 
 def train_row(run: str, seeds, *, out: Path, data_root: Path, images: int, extra: list[str], precision: dict) -> dict:

@@ -22,9 +22,9 @@ from .metrics import cosine_rows, ssim
 from .report import results_table
 
 # %% auto #0
-__all__ = ['LABEL_W', 'COLLABEL_H', 'LINE_H', 'MARGIN', 'CELL_PX', 'image_grid', 'auto_scale', 'grid_layout', 'draw_grid',
-           'fig3_paired', 'transfer_faces', 'fig4_transfer', 'fig5_compare', 'parse_runs', 'describe_data',
-           'make_figures']
+__all__ = ['LABEL_W', 'COLLABEL_H', 'LINE_H', 'MARGIN', 'CELL_PX', 'CURVE_METRICS', 'image_grid', 'auto_scale', 'grid_layout',
+           'draw_grid', 'fig3_paired', 'transfer_faces', 'fig4_transfer', 'fig5_compare', 'plot_budget_curves',
+           'parse_runs', 'describe_data', 'make_figures']
 
 # %% ../nbs/08_figures.ipynb #2e2f0ef9
 def _hwc(img) -> np.ndarray:
@@ -231,6 +231,41 @@ def fig5_compare(models: dict, es: EvalSet, path: str | os.PathLike, *, judges: 
                   title=(title or "Fig 5: " + " vs ".join(models)) + (f" (mean identity similarity: {means})" if means else ""),
                   footer=footer)
     return p, rec
+
+# %% ../nbs/08_figures.ipynb #4408fb07
+CURVE_METRICS = {"expression_accuracy": "expression accuracy", "identity_similarity": "identity similarity",
+                 "ssim": "SSIM against the true target"}
+
+
+def plot_budget_curves(table: pd.DataFrame, path: str | os.PathLike, *, x: str = "images_seen",
+                       metrics: dict = CURVE_METRICS, title: str = "", footer: str = "", dpi: int = 110) -> Path:
+    """One panel per metric of `metrics` against column `x` (log-2 axis): a line per `variant` with the band between
+    `<metric>_lo` and `<metric>_hi`, and the rows whose `plateau` column is true ringed. Written atomically as a PNG."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    need = {"variant", x} | {f"{m}{s}" for m in metrics for s in ("", "_lo", "_hi")}
+    missing = sorted(need - set(table.columns))
+    if missing: raise ValueError(f"plot_budget_curves: the table has no column {', '.join(missing)}")
+    t = table.sort_values(["variant", x])
+    palette = dict(zip(t.variant.unique(), sns.color_palette("colorblind", t.variant.nunique())))
+    with sns.axes_style("whitegrid"), matplotlib.rc_context({"font.size": 8}):
+        fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.3), dpi=dpi, squeeze=False)
+        for ax, (m, label) in zip(axes[0], metrics.items()):
+            sns.lineplot(data=t, x=x, y=m, hue="variant", palette=palette, marker="o", ax=ax, legend=ax is axes[0][0])
+            for v, g in t.groupby("variant", sort=False):
+                ax.fill_between(g[x], g[f"{m}_lo"], g[f"{m}_hi"], color=palette[v], alpha=0.18, linewidth=0)
+                if "plateau" in g:
+                    p = g[g.plateau.astype(bool)]
+                    ax.scatter(p[x], p[m], s=140, facecolors="none", edgecolors=palette[v], linewidths=1.6, zorder=5)
+            ax.set_xscale("log", base=2)
+            ax.set(xlabel=x.replace("_", " "), ylabel=label, title=label)
+        if title: fig.suptitle(title, fontsize=9, weight="bold")
+        if footer: fig.text(0.01, 0.01, footer, fontsize=6.5, color="0.3", family="monospace", va="bottom")
+        fig.tight_layout(rect=(0, 0.06 if footer else 0, 1, 1))
+        path = Path(path)
+        with atomic_path(path) as tmp: fig.savefig(tmp, format="png", dpi=dpi)
+        plt.close(fig)
+    return path
 
 # %% ../nbs/08_figures.ipynb #72d179dc
 def parse_runs(runs) -> dict:

@@ -328,5 +328,5 @@ ICGAN_SPEC = ModelSpec(
     name="icgan", title="IcGAN", build=IcGAN, optimizers=icgan_optimizers, trainer=IcGANTrainer,
     probe_loss=icgan_probe_loss, averaged=("G", "Ez", "Ey"),
     progress={"g_loss": "G", "d_loss": "D", "ez_loss": "Ez", "ey_loss": "Ey", "ey_acc": "acc_Ey"},
-    log_keys=ICGAN_LOG_KEYS, uses=frozenset({"lr_d"}),
+    log_keys=ICGAN_LOG_KEYS, uses=frozenset({"lr_d"}), schedule_follows_steps=True,
     summary="Perarnau et al. 2016: a conditional DCGAN, then encoders E_z, E_y to invert it")

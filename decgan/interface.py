@@ -114,6 +114,7 @@ class ModelSpec:
     log_keys: tuple[str, ...]                                     # every key a step can log
     uses: frozenset[str] = frozenset()                            # Config fields read beyond COMMON_FIELDS
     summary: str = ""                                             # one line: what it is
+    schedule_follows_steps: bool = False                          # a step's lr or phase depends on cfg.steps
 
     def __post_init__(self):
         bad = sorted(set(self.uses) - set(_DEFAULTS))

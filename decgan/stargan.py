@@ -318,4 +318,5 @@ STARGAN_SPEC = ModelSpec(
     probe_loss=stargan_probe_loss, averaged=("G",),
     progress={"G/total": "G", "D/total": "D", "G/rec": "rec", "D/cls_real_acc": "acc_cls", "G/cls_fake_acc": "acc_fake"},
     log_keys=STARGAN_LOG_KEYS, uses=frozenset({"lambda_adv", "lambda_cls", "lambda_rec", "lr_d"}),
+    schedule_follows_steps=True,
     summary="Choi et al. 2018: one label-conditioned generator, a WGAN-GP critic with a domain classifier")

@@ -104,6 +104,7 @@ def test_budget_curve_trains_each_stargan_budget_as_its_own_run(tmp_path):
     finally:
         sys.path.remove(str(ROOT / "bench"))
     assert budget_curve.step_scheduled(["--model", "stargan"]) and not budget_curve.step_scheduled(["--model", "decgan"])
+    assert budget_curve.step_scheduled(["--model", "icgan"])          # its phases are fractions of cfg.steps
     assert budget_curve.step_scheduled(budget_curve.VARIANTS["stargan"][0])
     assert not budget_curve.step_scheduled(budget_curve.VARIANTS["decgan"][0])
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -190,3 +191,57 @@ def test_seeds_table(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     t = pd.read_csv(tmp_path / "partial.csv").groupby("run").n_seeds.first().to_dict()
     assert t == {"decgan": 2, "no_pool": 1} and "steps" not in again.stdout
+
+
+def _bench_module(name):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+
+# The plateau rule: the first budget after which the next two budgets keep every metric inside its interval.
+def test_plateau_is_the_first_budget_that_two_more_doublings_do_not_leave():
+    import pandas as pd
+    bc = _bench_module("budget_curve")
+    def curve(values):
+        t = pd.DataFrame({"images_seen": [1, 2, 4, 8, 16][:len(values)]})
+        for m in bc.PLATEAU_METRICS:
+            t[m] = values
+            t[m + "_lo"], t[m + "_hi"] = t[m] - 0.02, t[m] + 0.02
+        return t
+    assert bc.plateau_index(curve([0.5, 0.7, 0.80, 0.81, 0.80])) == 2
+    assert bc.plateau_index(curve([0.5, 0.7, 0.80, 0.81])) is None          # one doubling after 0.80 is not enough
+    assert bc.plateau_index(curve([0.5, 0.7, 0.80, 0.81, 0.90])) is None    # still climbing at the end
+    t = curve([0.5, 0.7, 0.80, 0.81, 0.80])
+    t.loc[3, "ssim"] = 0.95                                                  # one metric moving is enough to go on
+    assert bc.plateau_index(t) is None
+    # the interval is the earlier budget's: a wide interval at the start does not make a climb a plateau
+    t = curve([0.5, 0.7, 0.80, 0.81, 0.80]); t.loc[0, [f"{m}_hi" for m in bc.PLATEAU_METRICS]] = 0.9
+    assert bc.plateau_index(t) == 0
+
+
+# Budgets in images seen: every model trains images // its own batch steps (IcGAN's batch is 64 in the demo preset);
+# each point records its generator updates and CPU seconds; the curves are drawn; a rerun trains nothing new.
+def test_budget_curve_in_images_seen_with_costs_and_curves(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, str(ROOT / "bench" / "budget_curve.py"), "--out", str(tmp_path / "budget"), "--images", "8", "16",
+            "--variants", "decgan", "stargan", "--until-plateau", "--data-root", str(tmp_path / "synth"), "--judge-epochs", "2",
+            "--n-boot", "50", "--extra", "--batch-size 4 --synth-subjects 10", "--table", str(tmp_path / "curves"),
+            "--plot", str(tmp_path / "curves.png")]
+    p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
+    import pandas as pd
+    t = pd.read_csv(tmp_path / "curves.csv")
+    assert t.run.tolist() == ["decgan", "decgan", "stargan", "stargan"] and t.step.tolist() == [2, 4, 2, 4]
+    assert t.images_seen.tolist() == [8, 16, 8, 16]
+    assert t.g_updates.tolist() == [2, 4, 0, 0]            # StarGAN's G moves on every fifth step (the 5th is index 4)
+    assert (t.cpu_s > 0).all() and (t[t.run == "decgan"].cpu_s.diff().dropna() > 0).all()   # cumulative over snapshots
+    assert not t.plateau_reached.any()                    # two budgets cannot confirm a plateau
+    md = (tmp_path / "curves.md").read_text()
+    assert "not reached within the budgets trained: DECGAN, StarGAN" in md and "plateau not reached by 16 images" in md
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    again = subprocess.run(args + ["--no-train"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert again.returncode == 0 and "took" not in again.stdout, again.stdout[-2000:]
+    assert pd.read_csv(tmp_path / "curves.csv").equals(t)   # the scores were kept beside the checkpoints, not redone

@@ -1,5 +1,5 @@
 """The README's results section, generated from the files `make demo` wrote (figures/results*.csv,
-figures/demo_timing.csv, figures/budget_curve*.csv of bench/budget_curve.py): no number in it is typed by hand.
+figures/demo_timing.csv, figures/tuning.csv, figures/seeds.csv and figures/budget_curves.csv of bench/): no number in it is typed by hand.
 
 tools/make_readme.py replaces a line `<!-- results -->` of nbs/index.ipynb with `section(figures)`.
 """
@@ -123,8 +123,18 @@ def fair_race(figures: Path) -> list[str]:
             said.append(f"against {titles.get(run, run)}: ahead on {', '.join(ahead) or 'nothing'}"
                         + (f", behind on {', '.join(behind)}" if behind else "")
                         + (f", level (cannot be told apart) on {', '.join(level)}" if level else ""))
-        out += ["", f"**Where {ref_title} stands at equal budget:** " + "; ".join(said).rstrip(".") + ". Each model at "
-                "its plateau has not been measured yet (`bench/budget_curve.py`)."]
+        out += ["", f"**Where {ref_title} stands at equal budget:** " + "; ".join(said).rstrip(".") + "."]
+        additions = [run for run in runs if titles.get(run, run).startswith(ref_title + " with")]
+        if additions:
+            verdict = {"behind": "worse without it (it helps)", "ahead": "better without it (it hurts)",
+                       "cannot be told apart": "cannot be told apart"}
+            out += ["", f"**What the paper's additions do** (each ablation minus {ref_title}, paired by seed and "
+                    "identity): " + "; ".join(
+                        f"{titles.get(run, run)} ({by[(run, metrics[0])]['n_seeds']} seed"
+                        f"{'' if by[(run, metrics[0])]['n_seeds'] == '1' else 's'}): " + ", ".join(
+                            f"{METRIC_FORMAT[m][0]} {verdict.get(by[(run, m)].get('verdict', ''), 'n/a')}"
+                            for m in metrics if (run, m) in by) for run in additions) + "."]
+        out += plateau(figures)
         goals = []
         for m, thr in GOALS.items():
             if (ref_run, m) not in by: continue
@@ -135,6 +145,27 @@ def fair_race(figures: Path) -> list[str]:
                     + "; ".join(goals) + "."]
         out += ["", "Below, the single-seed table of the last full `make demo` (its commit is named in it). Where the two "
                 "disagree, read the table above: trained later, with every model tuned, over seeds.", ""]
+    return out
+
+
+def plateau(figures: Path) -> list[str]:
+    "The headline at two budgets and the curves (figures/budget_curves.csv/.png of bench/budget_curve.py), if measured."
+    curves = figures / "budget_curves.csv"
+    if not curves.is_file():
+        return ["", "Each model at its plateau has not been measured yet (`bench/budget_curve.py`)."]
+    import pandas as pd
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from budget_curve import plateau_markdown
+    t = pd.read_csv(curves)
+    missing = list(dict.fromkeys(t.variant[~t.plateau_reached]))
+    out = ["", "**At equal images seen and each model at its plateau** (`bench/budget_curve.py`, "
+           "`figures/budget_curves.md`; seed 0, 95% intervals over test identities): every model trained at doubling "
+           "budgets in images seen until two more doublings left every metric inside the interval of the budget "
+           "before them" + (f"; not reached within the budgets trained by {', '.join(missing)}" if missing else "") +
+           ". CPU s: the training processes' user + system seconds.", "", plateau_markdown(t), ""]
+    if (figures / "budget_curves.png").is_file():
+        out.append("![Expression accuracy, identity similarity and SSIM of every model against images seen]"
+                   "(figures/budget_curves.png)")
     return out
 
 
@@ -193,18 +224,6 @@ def section(figures: Path) -> str:
                        f"translations): " + "; ".join(f"{r['model']} expression {with_ci(r, 'expression_accuracy', 3)}, "
                                                        f"identity {with_ci(r, 'identity_similarity', 3)}" for r in rr) +
                        " (`figures/results_rafdb.md`).")
-    curves = sorted(figures.glob("budget_curve*.csv"))   # bench/budget_curve.py --table figures/budget_curve...
-    titles = run_titles() if curves else {}   # the variants' names in the table, from tools/demo_runs.tsv
-    for curve in curves:
-        by_variant: dict[str, list[dict]] = {}
-        for r in read(curve): by_variant.setdefault(r["variant"], []).append(r)
-        for variant, rs in by_variant.items():
-            name = titles.get(variant, variant)
-            out.append("")
-            out.append(f"**{name} against its budget** (`bench/budget_curve.py`, `figures/{curve.stem}.md`; DECGAN's "
-                       f"budget is {int(num(ref['step'])):,} steps): " + "; ".join(
-                           f"{int(num(r['step'])):,} steps: expression {with_ci(r, 'expression_accuracy', 3)}, identity "
-                           f"{with_ci(r, 'identity_similarity', 3)}, SSIM {with_ci(r, 'ssim', 3)}" for r in rs) + ".")
     if timing.get("total"):
         jobs = {k: v for k, v in timing.items() if k not in TIMING_FACTS}
         out.append("")
