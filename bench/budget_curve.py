@@ -99,10 +99,10 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def train_until(variant: str, run: Path, step: int, args: list[str], *, what: str) -> None:
-    """`python -m decgan.train --preset demo --out-dir <run> --resume <args>`, logged to <run>/train.log; it must end at
-    `step`. Its CPU and wall seconds are appended to <run>/cost.csv as a row (step, cpu_s, wall_s)."""
-    cmd = [sys.executable, "-m", "decgan.train", "--preset", "demo", "--out-dir", str(run), "--resume", *args]
+def train_until(variant: str, run: Path, step: int, args: list[str], *, what: str, preset: str = "demo") -> None:
+    """`python -m decgan.train --preset <preset> --out-dir <run> --resume <args>`, logged to <run>/train.log; it must end
+    at `step`. Its CPU and wall seconds are appended to <run>/cost.csv as a row (step, cpu_s, wall_s)."""
+    cmd = [sys.executable, "-m", "decgan.train", "--preset", preset, "--out-dir", str(run), "--resume", *args]
     t0, c0 = time.perf_counter(), _child_cpu()
     print(f"{variant}: {what}: {' '.join(cmd[1:])}", flush=True)
     with open(run / "train.log", "a") as log:
@@ -136,7 +136,7 @@ def generator_updates(ckpt: Path) -> int:
 
 
 def train_point(variant: str, s: int, *, out: Path, data_root: Path, flags: list[str], extra: list[str],
-                max_step: int, seed_from: Path | None = None) -> Path:
+                max_step: int, seed_from: Path | None = None, preset: str = "demo") -> Path:
     "The checkpoint of `variant` at `s` steps, trained (or resumed) when missing: a run of its own or a snapshot."
     if step_scheduled(flags):
         run = out / variant / f"steps_{s}"
@@ -150,7 +150,7 @@ def train_point(variant: str, s: int, *, out: Path, data_root: Path, flags: list
             print(f"{variant}: {s} steps from {src}")
         if not ckpt.is_file() or load_checkpoint(ckpt)["step"] != s:
             train_until(variant, run, s, ["--data-root", str(data_root), "--steps", str(s), *flags, *extra],
-                        what=f"a run of {s} steps")
+                        what=f"a run of {s} steps", preset=preset)
         return ckpt
     run = out / variant
     run.mkdir(parents=True, exist_ok=True)
@@ -164,7 +164,7 @@ def train_point(variant: str, s: int, *, out: Path, data_root: Path, flags: list
         print(f"{variant}: starts from {src} (step {step})")
     if not snap.is_file():
         train_until(variant, run, s, ["--data-root", str(data_root), "--steps", str(max_step), "--stop-at", str(s),
-                                      *flags, *extra], what=f"training to step {s}")
+                                      *flags, *extra], what=f"training to step {s}", preset=preset)
         with atomic_path(snap) as tmp: shutil.copyfile(ckpt, tmp)
     return snap
 
@@ -177,17 +177,20 @@ def train_snapshots(variant: str, steps: list[int], *, out: Path, data_root: Pat
                            seed_from=seed_from) for s in sorted(steps)}
 
 
-def score_point(variant: str, step: int, ckpt: Path, *, out: Path, n_boot: int, judge_epochs: int) -> pd.DataFrame:
+def score_point(variant: str, step: int, ckpt: Path, *, out: Path, n_boot: int, judge_epochs: int,
+                title: str | None = None) -> pd.DataFrame:
     """One row: the results table's metrics of `ckpt` with their intervals, its images seen, generator updates and
-    training CPU seconds; kept in <ckpt>.score.csv and reused while it is newer than the checkpoint."""
+    training CPU seconds; kept in <ckpt>.score.csv and reused while it is newer than the checkpoint. `title`: its name
+    in the table (default the variant's in tools/demo_runs.tsv)."""
+    title = VARIANTS[variant][1] if title is None else title
     cache = ckpt.with_name(ckpt.name + ".score.csv")
     if cache.is_file() and cache.stat().st_mtime >= ckpt.stat().st_mtime:
         row = pd.read_csv(cache)
         if int(row.n_boot.iloc[0]) == n_boot: return row
-    res = results_table({f"{VARIANTS[variant][1]} @ {step}": ckpt}, out_dir=out / f"eval_{variant}" / f"step_{step}",
+    res = results_table({f"{title} @ {step}": ckpt}, out_dir=out / f"eval_{variant}" / f"step_{step}",
                         references=False, n_boot=n_boot, judge_epochs=judge_epochs, log=None)
     row = res.table[res.table.kind == "model"].copy()
-    row.insert(0, "variant", VARIANTS[variant][1])
+    row.insert(0, "variant", title)
     row.insert(1, "run", variant)
     row["g_updates"] = generator_updates(ckpt)
     row["cpu_s"] = cpu_seconds(ckpt.parent, step)

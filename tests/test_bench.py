@@ -245,3 +245,28 @@ def test_budget_curve_in_images_seen_with_costs_and_curves(tmp_path):
     again = subprocess.run(args + ["--no-train"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert again.returncode == 0 and "took" not in again.stdout, again.stdout[-2000:]
     assert pd.read_csv(tmp_path / "curves.csv").equals(t)   # the scores were kept beside the checkpoints, not redone
+
+
+# bench/paper_preset.py: DECGAN with --preset paper (64x64), snapshots scored with the EMA and the last weights, the
+# curve, Figs 3-4 at 64 px from the best snapshot; a rerun trains and scores nothing new. Tiny: a quarter of the
+# widths, batch 2, 10 subjects, judges of 1 epoch.
+def test_paper_preset_snapshots_both_weights_and_figures(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, str(ROOT / "bench" / "paper_preset.py"), "--out", str(tmp_path / "runs"), "--runs", "recipe",
+            "--steps", "2", "4", "--data-root", str(tmp_path / "synth"), "--judge-epochs", "1", "--n-boot", "20",
+            "--extra", "--batch-size 2 --width 0.25 --synth-subjects 10"]
+    p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
+    from decgan.checkpoint import load_checkpoint
+    ck = load_checkpoint(tmp_path / "runs" / "recipe" / "step_4.pt")
+    cfg = ck["config"]
+    assert (cfg.preset, cfg.image_size, cfg.lr, cfg.ema_beta, ck["step"]) == ("paper", 64, 5e-4, 0.999, 4)
+    out = [*args, "--no-train", "--table", str(tmp_path / "pp"), "--plot", str(tmp_path / "pp.png"), "--figures", str(tmp_path)]
+    again = subprocess.run(out, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert again.returncode == 0 and "took" not in again.stdout, f"{again.stdout[-2000:]}\n{again.stderr[-3000:]}"
+    import pandas as pd
+    t = pd.read_csv(tmp_path / "pp.csv")
+    assert sorted(zip(t.weights, t.step)) == [("EMA", 2), ("EMA", 4), ("last", 2), ("last", 4)]
+    assert (t.cpu_s > 0).all() and (t.images_seen == 2 * t.step).all()
+    for f in ("pp.png", "fig3_paper_preset.png", "fig4_paper_preset.png"): assert (tmp_path / f).stat().st_size > 0
+    assert "still moving at 4 steps" in (tmp_path / "pp.md").read_text()
