@@ -62,3 +62,17 @@ def test_make_demo_plans_the_paper_preset_when_asked(tmp_path):
     assert plan["icgan"].endswith("-p steps 25")                    # batch 64: the same 1,600 images
     assert plan["icgan_2x"].endswith("-p steps 50")
     assert not (tmp_path / "demo" / "synth").exists()               # a plan writes no data
+
+
+def test_paper_budget_is_checked_against_the_measured_curve(tmp_path):
+    "The paper preset's steps against figures/paper_preset.csv: past or short of where it flattens, or said unmeasured."
+    assert "not checked against a measured curve" in db.against_curve(3000, tmp_path / "none.csv")
+    f = tmp_path / "paper_preset.csv"
+    rows = [("paper (last)", 1500, False), ("paper (last)", 3000, True), ("paper (last)", 4500, False),
+            ("recipe (EMA)", 1500, True)]
+    f.write_text("variant,step,plateau\n" + "".join(f"{v},{s},{p}\n" for v, s, p in rows))
+    assert db.against_curve(3000, f).startswith("past where the paper preset's curve flattens (3,000 steps")
+    assert db.against_curve(2000, f).startswith("short of where the paper preset's curve flattens (3,000 steps")
+    f.write_text("variant,step,plateau\npaper (last),1500,False\npaper (last),3000,False\n")
+    assert "still moving at its last snapshot, 3,000 steps: these steps are short" in db.against_curve(2000, f)
+    assert "these steps lie past it, but its plateau is not measured" in db.against_curve(5000, f)

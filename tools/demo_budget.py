@@ -8,7 +8,9 @@
         preset's own steps (decgan.core.PRESETS) for the demo preset; for the paper preset, the steps that fit
         GPU_RUN_SECONDS of training, measured here: one short `python -m decgan.train` run on TREE, its losses.csv
         timing the steps after the first logged row (start-up, compilation and the precision probe excluded), rounded
-        down to a multiple of STEP_QUANTUM (reruns on one machine then agree) and kept within STEP_RANGE.
+        down to a multiple of STEP_QUANTUM (reruns on one machine then agree) and kept within STEP_RANGE. The paper
+        preset's steps are then checked against its measured curve (figures/paper_preset.csv, bench/paper_preset.py):
+        the why says whether they lie past where the paper's settings flatten, short of it, or that no curve is there.
 
 Every run of the main job gets the same budget in images seen (tools/demo_runs.tsv), so the steps of DECGAN's run
 size the whole job: with ablations it holds about six DECGAN-sized runs, two side by side.
@@ -28,6 +30,8 @@ GPU_RUN_SECONDS = 240
 STEP_QUANTUM = 500
 STEP_RANGE = (1_500, 50_000)
 PROBE_STEPS, PROBE_LOG_EVERY = 200, 25
+#: the paper preset's measured curve (bench/paper_preset.py --table figures/paper_preset): the check of its budget
+PAPER_CURVE = Path(__file__).resolve().parent.parent / "figures" / "paper_preset.csv"
 
 
 def resolve_preset(asked: str = "auto") -> tuple[str, str]:
@@ -69,6 +73,24 @@ def probe(preset: str, data_root: Path, work: Path, *, steps: int = PROBE_STEPS,
     return seconds_per_step(out / "losses.csv")
 
 
+def against_curve(steps: int, curve: Path = PAPER_CURVE, *, run: str = "paper (last)") -> str:
+    """Whether `steps` of the paper preset lie past where its measured curve flattens: the first snapshot of `run` (the
+    paper's settings, last weights: what `--preset paper` trains) marked `plateau` in `curve`."""
+    if not curve.is_file():
+        return f"not checked against a measured curve: {curve.name} is not there yet (bench/paper_preset.py)"
+    with open(curve, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["variant"] == run]
+    if not rows: raise SystemExit(f"{curve}: no row of {run!r} to check the budget against")
+    flat = [int(r["step"]) for r in rows if r["plateau"] == "True"]
+    last = max(int(r["step"]) for r in rows)
+    if not flat:
+        return (f"the paper preset's curve ({curve.name}) was still moving at its last snapshot, {last:,} steps: "
+                + ("these steps lie past it, but its plateau is not measured" if steps > last else
+                   "these steps are short of where it flattens"))
+    where = f"where the paper preset's curve flattens ({flat[0]:,} steps, {curve.name})"
+    return f"past {where}" if steps >= flat[0] else f"short of {where}: expect a model that has not converged"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -78,7 +100,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.what == "preset":
         print("\t".join(resolve_preset(a.asked))); return
-    if a.steps: print(f"{a.steps}\tasked for (DEMO_STEPS={a.steps})"); return
+    if a.steps:
+        print(f"{a.steps}\tasked for (DEMO_STEPS={a.steps})" + (f"; {against_curve(a.steps)}" if a.preset == "paper" else ""))
+        return
     if a.preset == "demo":
         from decgan.core import PRESETS
         n = PRESETS["demo"]["steps"]
@@ -87,8 +111,10 @@ def main(argv=None):
     if a.data_root is None or a.work is None: raise SystemExit("steps paper: --data-root and --work are needed")
     from decgan.core import PRESETS
     sec = probe(a.preset, a.data_root, a.work)
-    print(f"{steps_for(sec)}\t{GPU_RUN_SECONDS} s per DECGAN run at the measured {1 / sec:.1f} steps/s (paper preset, "
-          f"batch {PRESETS['paper']['batch_size']}; a {PROBE_STEPS}-step probe), in multiples of {STEP_QUANTUM}")
+    n = steps_for(sec)
+    print(f"{n}\t{GPU_RUN_SECONDS} s per DECGAN run at the measured {1 / sec:.1f} steps/s (paper preset, "
+          f"batch {PRESETS['paper']['batch_size']}; a {PROBE_STEPS}-step probe), in multiples of {STEP_QUANTUM}; "
+          f"{against_curve(n)}")
 
 
 if __name__ == "__main__":
