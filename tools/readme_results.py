@@ -169,6 +169,24 @@ def plateau(figures: Path) -> list[str]:
     return out
 
 
+def where_in_spread(models: list[dict], seeded: list[dict]) -> str:
+    "Where each row of the single-seed table falls against the same row's 95% interval over seeds (figures/seeds.csv)."
+    titles = run_titles()
+    by = {(titles.get(r["run"], r["run"]), r["metric"]): r for r in seeded}
+    parts = []
+    for r in models:
+        cells, n_seeds = [], ""
+        for m in ("expression_accuracy", "identity_similarity", "ssim"):
+            s = by.get((r["model"], m))
+            if s is None or math.isnan(num(r.get(m))): continue
+            v, lo, hi, n_seeds = num(r[m]), num(s["lo"]), num(s["hi"]), s["n_seeds"]
+            where = "inside" if lo <= v <= hi else "above" if v > hi else "below"
+            cells.append(f"{METRIC_FORMAT[m][0]} {fmt(v, 3)} {where} [{fmt(lo, 3)}, {fmt(hi, 3)}]")
+        if cells: parts.append(f"{r['model']} ({n_seeds} seed{'' if n_seeds == '1' else 's'}): " + ", ".join(cells))
+    return ("**This single-seed run against the spread over seeds** (each value against the same row's 95% interval "
+            "over seeds and identities in `figures/seeds.md`): " + "; ".join(parts) + ".") if parts else ""
+
+
 def section(figures: Path) -> str:
     "The markdown of the results section, or a note that `make demo` has not written its files yet."
     res = figures / "results.csv"
@@ -195,6 +213,8 @@ def section(figures: Path) -> str:
     out.append("")
     out.append(table(rows))
     out.append("")
+    if (figures / "seeds.csv").is_file():
+        out += [where_in_spread(models, read(figures / "seeds.csv")), ""]
     goals = []
     for m, thr in GOALS.items():
         text, v = GOAL_TEXT[m].format(thr), num(ref[m])
