@@ -269,6 +269,33 @@ def plateau_markdown(table: pd.DataFrame, equal_images: int | None = EQUAL_IMAGE
     return "\n".join(lines)
 
 
+def plateau_points(table: pd.DataFrame) -> dict:
+    "{variant: checkpoint} at each variant's plateau, or at its largest budget where the plateau was not reached."
+    picks = {}
+    for v, g in table.groupby("variant", sort=False):
+        picks[v] = Path(g[g.plateau].iloc[0].checkpoint if g.plateau.any() else g.iloc[-1].checkpoint)
+    return picks
+
+
+def compared_at_plateau(table: pd.DataFrame, *, out: Path, n_boot: int, judge_epochs: int) -> pd.DataFrame:
+    """Every variant at its plateau minus the first variant at its own, paired over the same translations
+    (`results_table`'s comparisons), with a verdict from the row's side: ahead, behind or cannot be told apart."""
+    picks = plateau_points(table)
+    if len(picks) < 2: return pd.DataFrame()
+    res = results_table(picks, out_dir=out / "eval_plateau", references=False, n_boot=n_boot, judge_epochs=judge_epochs,
+                        log=None)
+    c = res.comparisons[res.comparisons.metric.isin(PLATEAU_METRICS)].reset_index(drop=True)
+    c["verdict"] = ["ahead" if lo > 1e-9 else "behind" if hi < -1e-9 else "cannot be told apart" for lo, hi in zip(c.lo, c.hi)]
+    return c
+
+
+def comparison_markdown(c: pd.DataFrame) -> str:
+    "The paired differences at the plateaus as a markdown table."
+    lines = ["| row at its plateau | metric | minus the first row at its plateau [95%] | the row is |", "|---|---|---|---|"]
+    lines += [f"| {r.model} | {r.metric} | {r.difference:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}] | {r.verdict} |" for r in c.itertuples()]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("runs/budget"))
@@ -332,6 +359,9 @@ def main(argv=None) -> None:
     with atomic_path(args.table.with_suffix(".csv")) as tmp:
         table[[c for c in cols if c in table.columns]].to_csv(tmp, index=False)
     equal = EQUAL_IMAGES if args.images and EQUAL_IMAGES in args.images else None
+    comps = compared_at_plateau(table, out=args.out, n_boot=args.n_boot, judge_epochs=args.judge_epochs)
+    if len(comps):
+        with atomic_path(args.table.with_name(args.table.name + "_comparisons.csv")) as tmp: comps.to_csv(tmp, index=False)
     not_reached = [v for v, g in table.groupby("variant", sort=False) if not g.plateau.any()]
     with atomic_path(args.table.with_suffix(".md")) as tmp:
         tmp.write_text(
@@ -342,7 +372,10 @@ def main(argv=None) -> None:
             "the generator average covers. A plateau is the first budget after which two more doublings leave every "
             "metric inside its interval" + (f"; not reached within the budgets trained: {', '.join(not_reached)}" if not_reached
                                              else "") + ".\n\n## At equal images seen and at each model's plateau\n\n"
-            + plateau_markdown(table, equal) + "\n\n## Every point\n\n" + md + f"\n\ncommand: `{command}`\n")
+            + plateau_markdown(table, equal)
+            + ("\n\n## Each model at its plateau against the first at its own\n\nPaired over the same translations "
+               "(bootstrap over identities):\n\n" + comparison_markdown(comps) if len(comps) else "")
+            + "\n\n## Every point\n\n" + md + f"\n\ncommand: `{command}`\n")
     print(f"written: {args.table.with_suffix('.csv')}, {args.table.with_suffix('.md')}")
 
 

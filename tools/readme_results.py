@@ -75,6 +75,15 @@ def run_titles() -> dict:
     return {k: v[1] for k, v in VARIANTS.items()}
 
 
+def stands(other: str, verdicts: dict) -> str:
+    """How the reference row stands against `other`, from `other`'s verdicts {metric: 'ahead' | 'behind' | 'cannot be
+    told apart'} (other minus the reference): the row behind is the reference ahead."""
+    on = lambda x: [METRIC_FORMAT[m][0] for m, v in verdicts.items() if v == x]
+    ahead, behind, level = on("behind"), on("ahead"), on("cannot be told apart")
+    return (f"against {other}: ahead on {', '.join(ahead) or 'nothing'}" + (f", behind on {', '.join(behind)}" if behind else "")
+            + (f", level (cannot be told apart) on {', '.join(level)}" if level else ""))
+
+
 def fair_race(figures: Path) -> list[str]:
     "The lead of the results: the tuning every model got (figures/tuning.csv) and the rows over seeds (figures/seeds.csv)."
     out = []
@@ -116,13 +125,7 @@ def fair_race(figures: Path) -> list[str]:
         ref_run, ref_title = runs[0], titles.get(runs[0], runs[0])
         said = []
         for run in runs[1:]:
-            v = {m: by[(run, m)].get("verdict", "") for m in metrics if (run, m) in by}
-            ahead = [METRIC_FORMAT[m][0] for m, x in v.items() if x == "behind"]   # the row behind = the reference ahead
-            behind = [METRIC_FORMAT[m][0] for m, x in v.items() if x == "ahead"]
-            level = [METRIC_FORMAT[m][0] for m, x in v.items() if x == "cannot be told apart"]
-            said.append(f"against {titles.get(run, run)}: ahead on {', '.join(ahead) or 'nothing'}"
-                        + (f", behind on {', '.join(behind)}" if behind else "")
-                        + (f", level (cannot be told apart) on {', '.join(level)}" if level else ""))
+            said.append(stands(titles.get(run, run), {m: by[(run, m)].get("verdict", "") for m in metrics if (run, m) in by}))
         out += ["", f"**Where {ref_title} stands at equal budget:** " + "; ".join(said).rstrip(".") + "."]
         additions = [run for run in runs if titles.get(run, run).startswith(ref_title + " with")]
         if additions:
@@ -163,6 +166,15 @@ def plateau(figures: Path) -> list[str]:
            "budgets in images seen until two more doublings left every metric inside the interval of the budget "
            "before them" + (f"; not reached within the budgets trained by {', '.join(missing)}" if missing else "") +
            ". CPU s: the training processes' user + system seconds.", "", plateau_markdown(t), ""]
+    comps = figures / "budget_curves_comparisons.csv"
+    if comps.is_file():
+        c = read(comps)
+        ref = c[0]["reference"]
+        said = []
+        for model in dict.fromkeys(r["model"] for r in c):
+            said.append(stands(model, {r["metric"]: r["verdict"] for r in c if r["model"] == model}))
+        out += [f"**Where {ref} stands with each model at its plateau** (paired over the same translations, "
+                "`figures/budget_curves.md`): " + "; ".join(said) + ".", ""]
     if (figures / "budget_curves.png").is_file():
         out.append("![Expression accuracy, identity similarity and SSIM of every model against images seen]"
                    "(figures/budget_curves.png)")
