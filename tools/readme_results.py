@@ -84,6 +84,25 @@ def stands(other: str, verdicts: dict) -> str:
             + (f", level (cannot be told apart) on {', '.join(level)}" if level else ""))
 
 
+def stargan_domains(figures: Path) -> list[str]:
+    "Whether StarGAN's D_cls learned the expressions with the settings it trains with (figures/stargan_dcls.csv)."
+    curve = figures / "stargan_dcls.csv"
+    if not curve.is_file(): return []
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from decgan.core import Config
+    from decgan.stargan import GP_PATCH_REDUCE
+    lr = Config.preset_of("demo", model="stargan").lr
+    rows = [r for r in read(curve) if r["gp_patch_reduce"] == GP_PATCH_REDUCE and math.isclose(num(r["lr"]), lr)]
+    if not rows: return []
+    rows.sort(key=lambda r: int(num(r["step"])))
+    first = next((int(num(r["step"])) for r in rows if num(r["heldout_cls_acc_peak"]) >= 0.95), None)
+    return [f"**StarGAN learns its domains** (`bench/stargan_dcls.py`, `figures/stargan_dcls.md`): with the settings it "
+            f"trains with (gradient penalty on the {GP_PATCH_REDUCE} over the patch map, as the official code; lr {lr:g}), "
+            "its domain classifier reads the expression of held-out peak frames with accuracy "
+            + (f"≥ 0.95 from step {first:,}" if first is not None else "never reaching 0.95")
+            + f" and {fmt(rows[-1]['heldout_cls_acc_peak'], 2)} at step {int(num(rows[-1]['step'])):,}.", ""]
+
+
 def fair_race(figures: Path) -> list[str]:
     "The lead of the results: the tuning every model got (figures/tuning.csv) and the rows over seeds (figures/seeds.csv)."
     out = []
@@ -97,6 +116,7 @@ def fair_race(figures: Path) -> list[str]:
                 "identities of a tuning tree of other people (never the test identities below). Chosen: " +
                 "; ".join(f"{model_spec(r['search_model']).title} lr {num(r['lr']):g}, "
                           f"{'EMA' if r['weights'] == 'EMA' else 'no EMA'} (score {fmt(r['score'], 3)})" for r in chosen) + ".", ""]
+    out += stargan_domains(figures)
     seeds = figures / "seeds.csv"
     if seeds.is_file():
         rows, titles = read(seeds), run_titles()
