@@ -19,7 +19,9 @@ beside it, and its scores in <checkpoint>.score.csv.
 The plateau of a variant is the first budget after which the next two doublings leave every metric (expression
 accuracy, identity similarity, SSIM against the true target) inside that budget's 95% interval over test identities.
 `--until-plateau` trains a variant's budgets in order and stops once its plateau is confirmed; where the largest
-budget comes first, the table says the plateau was not reached. One torch thread per process.
+budget comes first, the table says the plateau was not reached and shows the variant at its best budget (the highest
+mean of the three metrics: a GAN can get worse with more training). With `--table`, each variant there is compared
+with the first, paired over the same translations. One torch thread per process.
 """
 from __future__ import annotations
 
@@ -259,9 +261,8 @@ def plateau_markdown(table: pd.DataFrame, equal_images: int | None = EQUAL_IMAGE
         if equal_images is not None:
             eq = g[(g.images_seen - equal_images).abs() < g.images_seen / g.step]
             if len(eq): picks.append(("equal images seen", eq.iloc[0]))
-        pl = g[g.plateau]
-        if len(pl): picks.append(("at its plateau", pl.iloc[0]))
-        else: picks.append((f"largest trained (plateau not reached by {int(g.images_seen.max()):,} images)", g.iloc[-1]))
+        what, r = plateau_or_best(g)
+        picks.append((what, r))
         for what, r in picks:
             cpu = "n/a" if pd.isna(r.cpu_s) else f"{r.cpu_s:,.0f}"
             lines.append(f"| {v} | {what}: {int(r.step):,} steps | {int(r.images_seen):,} | {int(r.g_updates):,} | {cpu} | "
@@ -269,16 +270,21 @@ def plateau_markdown(table: pd.DataFrame, equal_images: int | None = EQUAL_IMAGE
     return "\n".join(lines)
 
 
+def plateau_or_best(g: pd.DataFrame) -> tuple[str, pd.Series]:
+    """(what it is, row) of one variant's curve: its plateau; where none was reached, its best budget (the highest mean
+    of `PLATEAU_METRICS`), so a model that got worse with more training is compared where it was best."""
+    if g.plateau.any(): return "at its plateau", g[g.plateau].iloc[0]
+    r = g.loc[g[list(PLATEAU_METRICS)].mean(axis=1).idxmax()]
+    return f"its best budget (no plateau within {int(g.images_seen.max()):,} images)", r
+
+
 def plateau_points(table: pd.DataFrame) -> dict:
-    "{variant: checkpoint} at each variant's plateau, or at its largest budget where the plateau was not reached."
-    picks = {}
-    for v, g in table.groupby("variant", sort=False):
-        picks[v] = Path(g[g.plateau].iloc[0].checkpoint if g.plateau.any() else g.iloc[-1].checkpoint)
-    return picks
+    "{variant: checkpoint} at each variant's plateau, or at its best budget where the plateau was not reached."
+    return {v: Path(plateau_or_best(g)[1].checkpoint) for v, g in table.groupby("variant", sort=False)}
 
 
 def compared_at_plateau(table: pd.DataFrame, *, out: Path, n_boot: int, judge_epochs: int) -> pd.DataFrame:
-    """Every variant at its plateau minus the first variant at its own, paired over the same translations
+    """Every variant at its plateau (or best budget) minus the first variant at its own, paired over the same translations
     (`results_table`'s comparisons), with a verdict from the row's side: ahead, behind or cannot be told apart."""
     picks = plateau_points(table)
     if len(picks) < 2: return pd.DataFrame()
@@ -291,7 +297,8 @@ def compared_at_plateau(table: pd.DataFrame, *, out: Path, n_boot: int, judge_ep
 
 def comparison_markdown(c: pd.DataFrame) -> str:
     "The paired differences at the plateaus as a markdown table."
-    lines = ["| row at its plateau | metric | minus the first row at its plateau [95%] | the row is |", "|---|---|---|---|"]
+    lines = ["| row (at its plateau or best budget) | metric | minus the first row at its own [95%] | the row is |",
+             "|---|---|---|---|"]
     lines += [f"| {r.model} | {r.metric} | {r.difference:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}] | {r.verdict} |" for r in c.itertuples()]
     return "\n".join(lines)
 
@@ -373,7 +380,7 @@ def main(argv=None) -> None:
             "metric inside its interval" + (f"; not reached within the budgets trained: {', '.join(not_reached)}" if not_reached
                                              else "") + ".\n\n## At equal images seen and at each model's plateau\n\n"
             + plateau_markdown(table, equal)
-            + ("\n\n## Each model at its plateau against the first at its own\n\nPaired over the same translations "
+            + ("\n\n## Each model at its plateau (or best budget) against the first at its own\n\nPaired over the same translations "
                "(bootstrap over identities):\n\n" + comparison_markdown(comps) if len(comps) else "")
             + "\n\n## Every point\n\n" + md + f"\n\ncommand: `{command}`\n")
     print(f"written: {args.table.with_suffix('.csv')}, {args.table.with_suffix('.md')}")

@@ -184,7 +184,8 @@ def plateau(figures: Path) -> list[str]:
     out = ["", "**At equal images seen and each model at its plateau** (`bench/budget_curve.py`, "
            "`figures/budget_curves.md`; seed 0, 95% intervals over test identities): every model trained at doubling "
            "budgets in images seen until two more doublings left every metric inside the interval of the budget "
-           "before them" + (f"; not reached within the budgets trained by {', '.join(missing)}" if missing else "") +
+           "before them" + (f"; not reached within the budgets trained by {', '.join(missing)}, each of which is shown "
+                            "at its best budget instead (the highest mean of the three metrics)" if missing else "") +
            ". CPU s: the training processes' user + system seconds.", "", plateau_markdown(t), ""]
     comps = figures / "budget_curves_comparisons.csv"
     if comps.is_file():
@@ -193,8 +194,8 @@ def plateau(figures: Path) -> list[str]:
         said = []
         for model in dict.fromkeys(r["model"] for r in c):
             said.append(stands(model, {r["metric"]: r["verdict"] for r in c if r["model"] == model}))
-        out += [f"**Where {ref} stands with each model at its plateau** (paired over the same translations, "
-                "`figures/budget_curves.md`): " + "; ".join(said) + ".", ""]
+        out += [f"**Where {ref} stands with each model at its plateau, or at its best budget where it has none** (paired "
+                "over the same translations, `figures/budget_curves.md`): " + "; ".join(said) + ".", ""]
     if (figures / "budget_curves.png").is_file():
         out.append("![Expression accuracy, identity similarity and SSIM of every model against images seen]"
                    "(figures/budget_curves.png)")
