@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from budget_curve import PLATEAU_METRICS, markdown, plateau_index, score_point, train_point  # noqa: E402
 from recipe import without_average  # noqa: E402
 
-from decgan.checkpoint import load_checkpoint, load_model  # noqa: E402
+from decgan.checkpoint import load_model  # noqa: E402
 from decgan.core import atomic_path  # noqa: E402
 from decgan.evaluate import build_eval_set, judges_for  # noqa: E402
 from decgan.figures import fig3_paired, fig4_transfer, plot_budget_curves  # noqa: E402
@@ -115,9 +115,9 @@ def main(argv=None) -> None:
     if args.plot is not None:
         plot_budget_curves(t, args.plot, title="DECGAN at the paper's size (64x64, Tables 1-2) against its budget",
                            footer=f"command: {command}")
-    figs = draw(best(t), args.figures, judge_epochs=args.judge_epochs, command=command) if args.figures else []
-    if args.table is None: return
     b = best(t)
+    figs = draw(b, args.figures, judge_epochs=args.judge_epochs, command=command) if args.figures else []
+    if args.table is None: return
     cols = ["run", "weights", "what", "variant", "step", "images_seen", "cpu_s", "n", "n_subjects", "expression_accuracy",
             "expression_accuracy_lo", "expression_accuracy_hi", "identity_similarity", "identity_similarity_lo",
             "identity_similarity_hi", "ssim", "ssim_lo", "ssim_hi", "fid", "plateau", "checkpoint"]
