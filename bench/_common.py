@@ -4,6 +4,9 @@ The scripts in bench/ import it as `from _common import ...`: a script run as `p
 """
 from __future__ import annotations
 
+import os
+import platform
+
 import torch
 
 from decgan.core import Config
@@ -22,3 +25,14 @@ def sync(device: torch.device | str) -> None:
     "Wait until `device` has done the work queued on it (CUDA runs asynchronously); nothing to wait for on the CPU."
     device = torch.device(device)
     if device.type == "cuda": torch.cuda.synchronize(device)
+
+
+def machine() -> str:
+    "This machine in words, for the files a bench writes: the GPU torch sees, else the CPU's model name and core count."
+    if torch.cuda.is_available(): return torch.cuda.get_device_name(0)
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), None)
+    except OSError:
+        name = None
+    return f"{name or platform.processor() or 'a CPU'}, {os.cpu_count()} cores"

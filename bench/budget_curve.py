@@ -103,19 +103,25 @@ def _child_cpu() -> float:
 
 def train_until(variant: str, run: Path, step: int, args: list[str], *, what: str, preset: str = "demo") -> None:
     """`python -m decgan.train --preset <preset> --out-dir <run> --resume <args>`, logged to <run>/train.log; it must end
-    at `step`. Its CPU and wall seconds are appended to <run>/cost.csv as a row (step, cpu_s, wall_s)."""
+    at `step`. Its CPU and wall seconds are appended to <run>/cost.csv as a row (step reached, cpu_s, wall_s), also when
+    it was paused early: SIGTERM or SIGINT to the training process makes it checkpoint where it is and exit, this lane
+    records what that part cost and stops, and rerunning continues from that checkpoint."""
     cmd = [sys.executable, "-m", "decgan.train", "--preset", preset, "--out-dir", str(run), "--resume", *args]
+    ckpt = run / "checkpoint.pt"
+    before = load_checkpoint(ckpt)["step"] if ckpt.is_file() else 0
     t0, c0 = time.perf_counter(), _child_cpu()
     print(f"{variant}: {what}: {' '.join(cmd[1:])}", flush=True)
     with open(run / "train.log", "a") as log:
-        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
+        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode
     wall, cpu = time.perf_counter() - t0, _child_cpu() - c0
-    got = load_checkpoint(run / "checkpoint.pt")["step"]
-    if got != step: raise SystemExit(f"{variant}: expected a checkpoint at step {step}, found step {got} ({run / 'train.log'})")
-    cost = run / "cost.csv"
-    with open(cost, "a") as f:
-        if f.tell() == 0: f.write("step,cpu_s,wall_s\n")
-        f.write(f"{step},{cpu:.1f},{wall:.1f}\n")
+    got = load_checkpoint(ckpt)["step"] if ckpt.is_file() else 0
+    if got > before:
+        with open(run / "cost.csv", "a") as f:
+            if f.tell() == 0: f.write("step,cpu_s,wall_s\n")
+            f.write(f"{got},{cpu:.1f},{wall:.1f}\n")
+    if rc != 0: raise SystemExit(f"{variant}: training exited with status {rc} at step {got} ({run / 'train.log'})")
+    if got != step: raise SystemExit(f"{variant}: paused at step {got} of {step} (its cost is recorded); rerun to continue "
+                                     f"({run / 'train.log'})")
     print(f"{variant}: {what} took {wall:.0f} s ({cpu:.0f} CPU s)", flush=True)
 
 

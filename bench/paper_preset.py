@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine  # noqa: E402
 from budget_curve import PLATEAU_METRICS, markdown, plateau_index, score_point, train_point  # noqa: E402
 from recipe import without_average  # noqa: E402
 
@@ -82,11 +83,12 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/paper_preset"))
     ap.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
     ap.add_argument("--steps", type=int, nargs="+", default=list(STEPS))
-    ap.add_argument("--data-root", type=Path, default=Path("runs/demo/synth"))
+    ap.add_argument("--data-root", type=Path, default=Path("runs/paper_preset/synth"),
+                    help="the embedded CK+-format tree (written when missing, at the paper preset's size)")
     ap.add_argument("--no-train", action="store_true", help="score and draw the snapshots that exist; train nothing")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--judge-epochs", type=int, default=60)
-    ap.add_argument("--extra", default=f"--synth-subjects {SYNTH_SUBJECTS['demo']}",
+    ap.add_argument("--extra", default=f"--synth-subjects {SYNTH_SUBJECTS['paper']} --ckpt-every 100",
                     help="more flags for every training (the tests make tiny runs this way)")
     ap.add_argument("--table", type=Path, default=None, help="write PREFIX.csv and PREFIX.md")
     ap.add_argument("--plot", type=Path, default=None, help="draw the curve of both runs into this PNG")
@@ -106,6 +108,8 @@ def main(argv=None) -> None:
         if snaps: parts.append(scored(run, snaps, out=args.out, n_boot=args.n_boot, judge_epochs=args.judge_epochs))
     if not parts: raise SystemExit(f"no snapshot of {', '.join(args.runs)} under {args.out} yet")
     t = pd.concat(parts, ignore_index=True).sort_values(["run", "weights", "step"]).reset_index(drop=True)
+    t["planned_steps"], t["machine"] = max(steps), machine()   # the budget asked for; where the table was written
+    t["batch_size"] = t.images_seen // t.step
     flat = {v: plateau_index(g) for v, g in t.groupby("variant")}
     t["plateau"] = False
     for v, g in t.groupby("variant"):
@@ -120,7 +124,8 @@ def main(argv=None) -> None:
     if args.table is None: return
     cols = ["run", "weights", "what", "variant", "step", "images_seen", "cpu_s", "n", "n_subjects", "expression_accuracy",
             "expression_accuracy_lo", "expression_accuracy_hi", "identity_similarity", "identity_similarity_lo",
-            "identity_similarity_hi", "ssim", "ssim_lo", "ssim_hi", "fid", "plateau", "checkpoint"]
+            "identity_similarity_hi", "ssim", "ssim_lo", "ssim_hi", "fid", "plateau", "planned_steps", "batch_size",
+            "machine", "checkpoint"]
     with atomic_path(args.table.with_suffix(".csv")) as tmp: t[[c for c in cols if c in t]].to_csv(tmp, index=False)
     lines = [f"- {v}: " + (f"flat from {int(t.loc[g.index[flat[v]], 'step']):,} steps" if flat[v] is not None
                            else f"still moving at {int(g.step.max()):,} steps") for v, g in t.groupby("variant")]
@@ -128,7 +133,7 @@ def main(argv=None) -> None:
         tmp.write_text("# DECGAN at the paper's size: 64x64, the widths of Tables 1-2, batch 16\n\n"
                        f"Embedded CK+-format tree ({int(t.n_subjects.iloc[0])} test identities, {int(t.n.iloc[0])} "
                        "translations), scored like `figures/results.md` with this size's judges; 95% intervals over "
-                       "identities. CPU s: the training process's user + system seconds.\n\n"
+                       f"identities. CPU s: the training process's user + system seconds, on {t.machine.iloc[0]}.\n\n"
                        + "\n".join(f"- `{r}`: {RUNS[r][1]}" for r in dict.fromkeys(t.run)) + "\n\n"
                        "Flat (no metric leaves the interval of an earlier snapshot over the next two):\n\n" + "\n".join(lines)
                        + f"\n\nBest snapshot: {b.variant} at {int(b.step):,} steps"

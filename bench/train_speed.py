@@ -3,6 +3,7 @@
     .venv/bin/python bench/train_speed.py                      # demo and paper presets, both models, CPU
     .venv/bin/python bench/train_speed.py --presets demo --models decgan --steps 20 --batch-size 16
     .venv/bin/python bench/train_speed.py --memory-format both # channels_last vs NCHW, interleaved
+    .venv/bin/python bench/train_speed.py --presets paper --models decgan --threads 1 --profile 8   # where a step goes
 
 It times the step exactly as `train` runs it (`make_run`: the model's step function with its optimisers and pool,
 under the run's precision), on random batches already on the device, after warm-up steps (IcGAN: steps of its cGAN
@@ -40,6 +41,25 @@ def time_steps(cfg: Config, device: torch.device, *, steps: int, warmup: int) ->
     return times, cpu
 
 
+def profile_step(cfg: Config, device: torch.device, *, top: int) -> str:
+    "Where one step of `cfg` (after two untimed ones) spends its time: the share of convolution ops and the `top` ops by shape."
+    from torch.profiler import ProfilerActivity, profile
+    torch.manual_seed(cfg.seed)
+    run = make_run(cfg, device, Dist())
+    gen = torch.Generator(device=device).manual_seed(0)
+    for i in range(2): run.step(random_batch(cfg, cfg.batch_size, device, gen), i)
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=acts, record_shapes=True) as prof:
+        run.step(random_batch(cfg, cfg.batch_size, device, gen), 2)
+        sync(device)
+    ops = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in ops)
+    conv = sum(e.self_cpu_time_total for e in ops if "conv" in e.key)
+    table = prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=top,
+                                                                 max_name_column_width=28, max_shapes_column_width=80)
+    return f"  convolution ops: {conv / total:.0%} of the step's self CPU time ({total / 1e6:.2f} s profiled)\n{table}"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--presets", nargs="+", default=["demo", "paper"])
@@ -53,6 +73,9 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--precisions", nargs="+", default=["auto"], choices=["auto", "bf16", "fp32"],
                    help="rows per precision; auto: what training would choose (its setup probe)")
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="after each row, profile one more step (torch.profiler) and print its N costliest ops by shape "
+                        "and the share of convolution")
     args = p.parse_args(argv)
     if args.threads: torch.set_num_threads(args.threads)
     device = get_device(args.device)
@@ -75,6 +98,7 @@ def main(argv=None):
                     layout = "channels_last" if cfg.channels_last else "nchw"
                     print(f"{model:8} {preset:7} {cfg.image_size:>4} {cfg.width:>5} {cfg.batch_size:>5} {layout:>13} "
                           f"{cfg.precision:>5} {t:>8.3f} {cfg.batch_size / t:>9.1f} {c:>10.3f}", flush=True)
+                    if args.profile: print(profile_step(cfg, device, top=args.profile), flush=True)
 
 
 if __name__ == "__main__":

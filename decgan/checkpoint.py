@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import random
 import sys
@@ -19,9 +20,9 @@ from .core import Config, atomic_path, get_device
 from .registry import model_spec
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'CHECKPOINT_NAME', 'ARCH_FIELDS', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'build_model', 'rank_state', 'run_state', 'save_model', 'with_average', 'load_model', 'check_architecture',
-           'rng_state', 'set_rng_state']
+__all__ = ['CHECKPOINT_FORMAT', 'CHECKPOINT_NAME', 'ARCH_FIELDS', 'SCHEDULE_FIELDS', 'CheckpointError', 'save_checkpoint',
+           'load_checkpoint', 'build_model', 'rank_state', 'run_state', 'save_model', 'with_average', 'load_model',
+           'check_architecture', 'changed_settings', 'rng_state', 'set_rng_state']
 
 # %% ../nbs/05d_checkpoint.ipynb #f1a7b74d
 CHECKPOINT_FORMAT = 1
@@ -126,6 +127,18 @@ def check_architecture(saved: Config, cfg: Config) -> None:
         if getattr(saved, name) != getattr(cfg, name):
             raise CheckpointError(f"the checkpoint was trained with {name}={getattr(saved, name)!r}, this run asks for "
                                   f"{name}={getattr(cfg, name)!r}: resume with the same architecture or use another out_dir")
+
+
+#: the fields that say how long, where and how often a run works, not what it learns: a resume may change them unsaid
+SCHEDULE_FIELDS = ("steps", "out_dir", "resume", "log_every", "sample_every", "ckpt_every", "device", "compile",
+                   "channels_last")
+
+
+def changed_settings(saved: Config, cfg: Config) -> list[str]:
+    "Each training setting (`name: saved -> asked`) that `cfg` changes in a run saved as `saved`: neither architecture nor schedule."
+    same = {*ARCH_FIELDS, *SCHEDULE_FIELDS}
+    return [f"{f.name}: {getattr(saved, f.name)!r} -> {getattr(cfg, f.name)!r}" for f in dataclasses.fields(Config)
+            if f.name not in same and getattr(saved, f.name) != getattr(cfg, f.name)]
 
 
 def rng_state(sampler: torch.Generator) -> dict:

@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .checkpoint import (CHECKPOINT_NAME, CheckpointError, check_architecture, load_checkpoint, rank_state,
+from .checkpoint import (CHECKPOINT_NAME, CheckpointError, changed_settings, check_architecture, load_checkpoint, rank_state,
                                run_state, save_checkpoint, set_rng_state, with_average)
 from .core import Config, seed_everything
 from .batches import DeviceData
@@ -264,6 +264,9 @@ def checkpoint_state(run: Run, ddp: Dist) -> dict:
 def restore(run: Run, checkpoint: dict, cfg: Config, ddp: Dist) -> int:
     "Load a checkpoint payload into `run`; returns its step."
     check_architecture(checkpoint["config"], cfg)
+    if changed := changed_settings(checkpoint["config"], cfg):
+        print(f"note: resuming step {checkpoint['step']} with settings that differ from the checkpoint's (the run "
+              f"continues with the new ones): {'; '.join(changed)}", file=sys.stderr)
     state = checkpoint["state"]
     run.net.load_state_dict(state["nets"])
     for k, o in run.opts.items(): o.load_state_dict(state["optimizers"][k])

@@ -254,3 +254,23 @@ def test_paper_preset_snapshots_both_weights_and_figures(tmp_path):
     assert (t.cpu_s > 0).all() and (t.images_seen == 2 * t.step).all()
     for f in ("pp.png", "fig3_paper_preset.png", "fig4_paper_preset.png"): assert (tmp_path / f).stat().st_size > 0
     assert "still moving at 4 steps" in (tmp_path / "pp.md").read_text()
+
+
+# A lane paused before its target (SIGTERM or SIGINT makes the training checkpoint where it is and exit; `--stop-at`
+# stands in for the signal here) records what the part it trained cost and stops saying so; rerunning continues from
+# that checkpoint, and the parts' costs add up to the snapshot's.
+def test_a_paused_lane_records_its_cost_and_continues(tmp_path, monkeypatch):
+    import pandas as pd
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    bc = _bench_module("budget_curve")
+    run = tmp_path / "run"
+    run.mkdir()
+    common = ["--data-root", str(tmp_path / "synth"), "--synth-subjects", "10", "--batch-size", "2", "--model", "decgan",
+              "--steps", "4"]
+    with pytest.raises(SystemExit, match="paused at step 2 of 4"):
+        bc.train_until("decgan", run, 4, [*common, "--stop-at", "2"], what="the first part")
+    bc.train_until("decgan", run, 4, common, what="the rest")
+    c = pd.read_csv(run / "cost.csv")
+    assert list(c.step) == [2, 4] and (c.cpu_s > 0).all() and (c.wall_s > 0).all()
+    assert bc.cpu_seconds(run, 4) == pytest.approx(c.cpu_s.sum()) and bc.cpu_seconds(run, 2) == pytest.approx(c.cpu_s[0])
+    assert "paused at step 2 of 4" in (run / "train.log").read_text()

@@ -138,3 +138,58 @@ def test_runs_folder_exists_in_a_clone():
     "papermill refuses to create the folder of its output notebook; the README's commands write into runs/."
     tracked = subprocess.run(["git", "ls-files", "runs"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     assert tracked == ["runs/README.md"], tracked
+
+
+# --- the paper preset's paragraph: from bench/paper_preset.py's table to what a GPU user should start from ----------
+def _readme_results():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import readme_results
+        return readme_results
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+
+
+def _paper_preset_csv(path: Path, *, flat: dict, last: int = 9000, planned: int = 9000, better: str = "recipe") -> Path:
+    "A made-up figures/paper_preset.csv: both runs, both weights, a snapshot every 1,500 steps to `last`."
+    import csv
+    rows = []
+    for run, what in (("paper", "the paper's settings"), ("recipe", "the demo's recipe")):
+        for weights in ("EMA", "last"):
+            for step in range(1500, last + 1, 1500):
+                v = 0.5 + step / 40000 + (0.05 if run == better else 0) + (0.01 if weights == "EMA" else 0)
+                rows.append(dict(run=run, weights=weights, what=what, variant=f"{run} ({weights})", step=step,
+                                 images_seen=16 * step, cpu_s=5.8 * step, n=144, n_subjects=24,
+                                 **{k: v + d for m in ("expression_accuracy", "identity_similarity", "ssim")
+                                    for k, d in ((m, 0), (m + "_lo", -0.02), (m + "_hi", 0.02))},
+                                 plateau=str(weights == "EMA" and flat.get(run) == step), planned_steps=planned,
+                                 batch_size=16, machine="AMD EPYC, 2 cores", checkpoint=f"runs/{run}/step_{step}.pt"))
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader(); w.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("case", ["partial", "both", "only recipe", "neither"])
+def test_paper_preset_paragraph_says_what_to_start_from(tmp_path, case):
+    rr = _readme_results()
+    assert "not measured yet" in rr.paper_preset(tmp_path)          # no table: how to measure it
+    flat = {"partial": {}, "both": {"paper": 4500, "recipe": 3000}, "only recipe": {"recipe": 3000}, "neither": {}}[case]
+    _paper_preset_csv(tmp_path / "paper_preset.csv", flat=flat, last=3000 if case == "partial" else 9000)
+    text = rr.paper_preset(tmp_path)
+    head = text.splitlines()[0]
+    assert head.startswith("### The paper preset, trained here: 64×64") and "AMD EPYC, 2 cores" in head
+    assert ("3,000 steps (48,000 images) a run of 9,000 so far" in head if case == "partial"
+            else "9,000 steps (144,000 images) a run;" in head)
+    recipe = "`-p preset paper -p lr 5e-4 -p ema_beta 0.999`"
+    if case == "partial":
+        assert "not yet written" in text and "3,000 of their 9,000 steps" in text
+    elif case == "both":
+        assert "Both settings converge at 64×64 (paper flat from 4,500 steps, recipe flat from 3,000 steps)" in text
+        assert f"Start from recipe, {recipe}, for at least 3,000 steps (48,000 images), and evaluate its EMA" in text
+    elif case == "only recipe":
+        assert "Only recipe converges within 9,000 steps (flat from 3,000); paper is still moving at 9,000." in text
+        assert f"Start from recipe, {recipe}, for at least 3,000 steps" in text
+    else:
+        assert "Neither setting is flat within 9,000 steps" in text and f"start from it, {recipe}" in text
+    assert "- **paper** (the paper's settings): " in text and "- **recipe** (the demo's recipe): " in text

@@ -132,9 +132,15 @@ def test_resume_is_bitwise(model, synth, tmp_path):
     _ok(_finish(straight))
     assert "paused at step 5 of 10" in p.stdout
     assert load_checkpoint(tmp_path / "split" / "checkpoint.pt")["step"] == 5
-    _ok(cli(*common, "--out-dir", tmp_path / "split", "--resume"))
+    r = _ok(cli(*common, "--out-dir", tmp_path / "split", "--resume"))
     same_weights(tmp_path / "straight" / "checkpoint.pt", tmp_path / "split" / "checkpoint.pt")
     assert csv_steps(tmp_path / "split") == list(range(1, 11))  # the CSV continues without gaps or repeats
+    assert "differ from the checkpoint's" not in r.stderr        # the same settings: nothing to say
+    if model != "decgan": return
+    # a resume that changes what the run learns (here the learning rate) says so by name
+    r = _ok(cli("--model", model, "--steps", 11, "--data-root", synth, "--out-dir", tmp_path / "split", "--resume",
+                "--lr", "0.00123"))
+    assert "settings that differ from the checkpoint's" in r.stderr and "lr: " in r.stderr and "-> 0.00123" in r.stderr
 
 
 # --- SIGINT / SIGTERM save and exit cleanly ---------------------------------------------------------------------

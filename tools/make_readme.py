@@ -3,7 +3,9 @@
 Markdown cells are copied; code cells are shown as Python blocks unless marked `#| hide`;
 image links relative to nbs/ (`../figures/x.png`) are rewritten relative to the repository root.
 A line `<!-- results -->` becomes the results section that tools/readme_results.py generates from the files
-`make demo` wrote under figures/, so no number in it is typed by hand (`make test` fails when README.md differs).
+`make demo` wrote under figures/, and a line `<!-- paper preset -->` the paper preset's measured curve and advice
+(figures/paper_preset.csv of bench/paper_preset.py), so no number in them is typed by hand (`make test` fails when
+README.md differs).
 Usage: python tools/make_readme.py nbs/index.ipynb README.md
 """
 import json
@@ -12,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from readme_results import section  # noqa: E402
+from readme_results import paper_preset, section  # noqa: E402
 
 
 def cell_source(cell) -> str:
@@ -30,7 +32,9 @@ def render(nb_path: Path) -> str:
         if cell["cell_type"] == "markdown":
             src = re.sub(r"\]\(\.\./", "](", src)
             figures = nb_path.resolve().parent.parent / "figures"
-            parts.append(src.replace("<!-- results -->", section(figures)))
+            if "<!-- results -->" in src: src = src.replace("<!-- results -->", section(figures))
+            if "<!-- paper preset -->" in src: src = src.replace("<!-- paper preset -->", paper_preset(figures))
+            parts.append(src)
         elif cell["cell_type"] == "code":
             lines = src.splitlines()
             if any(re.match(r"#\|\s*(hide|default_exp)", l) for l in lines):

@@ -1,7 +1,9 @@
 """The README's results section, generated from the files `make demo` wrote (figures/results*.csv,
-figures/demo_timing.csv, figures/tuning.csv, figures/seeds.csv and figures/budget_curves.csv of bench/): no number in it is typed by hand.
+figures/demo_timing.csv, figures/tuning.csv, figures/seeds.csv, figures/budget_curves.csv and figures/paper_preset.csv
+of bench/): no number in it is typed by hand.
 
-tools/make_readme.py replaces a line `<!-- results -->` of nbs/index.ipynb with `section(figures)`.
+tools/make_readme.py replaces a line `<!-- results -->` of nbs/index.ipynb with `section(figures)`, and a line
+`<!-- paper preset -->` with `paper_preset(figures)` (figures/paper_preset.csv of bench/paper_preset.py).
 """
 from __future__ import annotations
 
@@ -287,6 +289,108 @@ def section(figures: Path) -> str:
         out.append(f"**Time.** This `{cmd}` took {num(timing['total']) / 60:.1f} min wall, "
                    f"{timing.get('lanes', '2')} jobs side by side: " +
                    ", ".join(f"{k} {int(num(v))} s" for k, v in sorted(jobs.items(), key=lambda kv: -num(kv[1]))) + ".")
+    return "\n".join(out)
+
+
+
+#: the metrics whose mean picks a best snapshot and whose intervals say where a curve is flat (bench/budget_curve.py)
+CURVE = ("expression_accuracy", "identity_similarity", "ssim")
+
+
+def paper_runs() -> dict:
+    "{run: (its flags on top of --preset paper, what it is)} of bench/paper_preset.py."
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from paper_preset import RUNS
+    return RUNS
+
+
+def as_params(flags: list[str]) -> str:
+    "`--lr 5e-4 --ema-beta 0.999` as the README's papermill parameters: `-p lr 5e-4 -p ema_beta 0.999`."
+    return " ".join(f"-p {k[2:].replace('-', '_')} {v}" for k, v in zip(flags[::2], flags[1::2]))
+
+
+def mean3(row: dict) -> float:
+    return sum(num(row[m]) for m in CURVE) / len(CURVE)
+
+
+def paper_run_summary(rows: list[dict]) -> dict:
+    """One run of figures/paper_preset.csv (both weights): its best snapshot (the highest mean of the three metrics,
+    over both weights), where it is first flat (the earliest plateau of either weights, or None), its last step and the
+    CPU seconds of its training."""
+    best = max(rows, key=mean3)
+    flat = [r for r in rows if r["plateau"] == "True"]
+    first = min(flat, key=lambda r: int(num(r["step"]))) if flat else None
+    return dict(best=best, flat=first, last=max(int(num(r["step"])) for r in rows),
+                cpu_s=max(num(r["cpu_s"]) for r in rows))
+
+
+def recommendation(runs: dict, *, planned: int, flags: dict, batch: int, every: int) -> str:
+    """What a GPU user should start from, written from the runs' summaries (`paper_run_summary`): the settings that
+    converge (the better of both when both do), from which step; while the runs are short of `planned`, that the
+    advice waits for them. `every`: the steps between snapshots."""
+    last = min(r["last"] for r in runs.values())
+    if last < planned:
+        return (f"**What to start from on a GPU: not yet written.** The runs have reached {last:,} of their "
+                f"{planned:,} steps (`bench/paper_preset.py` continues them where they stopped); the plateau rule needs "
+                "two more snapshots after the one it marks, so the advice waits for the curve.")
+    use = lambda name: f"`{as_params(['--preset', 'paper', *flags[name]])}`"
+    weights = lambda r: "its EMA weights" if r["best"]["weights"] == "EMA" else "its last weights"
+    flat = {n: r for n, r in runs.items() if r["flat"] is not None}
+    if flat:
+        name = max(flat, key=lambda n: mean3(flat[n]["best"]))
+        s = int(num(flat[name]["flat"]["step"]))
+        where = ", ".join(f"{n} flat from {int(num(r['flat']['step'])):,} steps" for n, r in flat.items())
+        head = (f"Both settings converge at 64×64 ({where}); "
+                f"{name} scores higher at its best snapshot." if len(flat) == len(runs) else
+                f"Only {name} converges within {planned:,} steps (flat from {s:,}); "
+                + ", ".join(f"{n} is still moving at {r['last']:,}" for n, r in runs.items() if n not in flat) + ".")
+        return (f"**What to start from on a GPU.** {head} Start from {name}, {use(name)}, for at least {s:,} steps "
+                f"({s * batch:,} images), and evaluate {weights(flat[name])}.")
+    name = max(runs, key=lambda n: mean3(runs[n]["best"]))
+    b = runs[name]["best"]
+    return (f"**What to start from on a GPU.** Neither setting is flat within {last:,} steps (no snapshot that the next "
+            f"two stay inside). {name} scores higher at its best snapshot ({int(num(b['step'])):,} steps, "
+            f"{'EMA' if b['weights'] == 'EMA' else 'last'} weights): start from it, {use(name)}, and train past "
+            f"{last:,} steps, keeping a snapshot every {every:,} to find where it flattens.")
+
+
+def paper_preset(figures: Path) -> str:
+    """The README's paragraph on the paper preset (64×64, Tables 1–2): its measured curve, Figs 3–4 at 64 px and what to
+    start from (figures/paper_preset.csv of bench/paper_preset.py), or how to measure them while that file is missing."""
+    table_csv = figures / "paper_preset.csv"
+    if not table_csv.is_file():
+        return ("**How many steps the paper preset needs is not measured yet.** `-p preset paper` keeps the paper's "
+                "settings (Adam 2e-4, 100,000 steps); everything this README measured about convergence (the learning "
+                "rate 5e-4, the generator's EMA, the budget) was measured at the demo preset's 32×32 and quarter widths. "
+                "`bench/paper_preset.py` measures the paper's size: DECGAN with the paper's settings and with the demo's "
+                "recipe (`-p lr 5e-4 -p ema_beta 0.999`) on the embedded CK+-format tree, a snapshot every 1,500 steps "
+                "scored like the results table, into `figures/paper_preset.md` with its curve and Figs 3–4 at 64 px. "
+                "Once that file exists, `make demo` on a CUDA device says whether the steps it plans lie past where the "
+                "curve flattens.")
+    rows = read(table_csv)
+    runs_flags = {k: v[0] for k, v in paper_runs().items()}
+    runs = {n: paper_run_summary([r for r in rows if r["run"] == n]) for n in dict.fromkeys(r["run"] for r in rows)}
+    planned, batch = int(num(rows[0]["planned_steps"])), int(num(rows[0]["batch_size"]))
+    last = min(r["last"] for r in runs.values())
+    hours = ", ".join(f"{n} {r['cpu_s'] / 3600:.1f}" for n, r in runs.items())
+    out = [f"### The paper preset, trained here: 64×64, Tables 1–2, {last:,} steps ({last * batch:,} images) a run"
+           + ("" if last >= planned else f" of {planned:,} so far") + f"; hours of one core on {rows[0]['machine']}: {hours}", ""]
+    for n, r in runs.items():
+        b = r["best"]
+        state = (f"flat from {int(num(r['flat']['step'])):,} steps ({r['flat']['weights']} weights)" if r["flat"] is not None
+                 else f"not flat at {r['last']:,} steps")
+        out.append(f"- **{n}** ({b['what']}): {state}; best snapshot {int(num(b['step'])):,} steps, {b['weights']} "
+                   "weights: " + ", ".join(f"{METRIC_FORMAT[m][0]} {with_ci(b, m, 3)}" for m in CURVE) + ".")
+    steps = sorted({int(num(r["step"])) for r in rows})
+    every = min((b - a for a, b in zip(steps, steps[1:])), default=steps[0])
+    out += ["", recommendation(runs, planned=planned, flags=runs_flags, batch=batch, every=every), "",
+            "Every snapshot with both weights, images seen and CPU seconds: `figures/paper_preset.md` (its command in "
+            "its footer; `bench/README.md` has the runs' commands)."]
+    pics = [(f, alt) for f, alt in (("paper_preset.png", "Expression accuracy, identity similarity and SSIM of both runs "
+                                     "against steps"), ("fig3_paper_preset.png", "Fig 3 at 64 px from the best snapshot"),
+                                    ("fig4_paper_preset.png", "Fig 4 at 64 px from the best snapshot"))
+            if (figures / f).is_file()]
+    if pics: out += [""] + [f"![{alt}](figures/{f})" for f, alt in pics]
     return "\n".join(out)
 
 
