@@ -245,15 +245,24 @@ def test_paper_preset_snapshots_both_weights_and_figures(tmp_path):
     ck = load_checkpoint(tmp_path / "runs" / "recipe" / "step_4.pt")
     cfg = ck["config"]
     assert (cfg.preset, cfg.image_size, cfg.lr, cfg.ema_beta, ck["step"]) == ("paper", 64, 5e-4, 0.999, 4)
-    out = [*args, "--no-train", "--table", str(tmp_path / "pp"), "--plot", str(tmp_path / "pp.png"), "--figures", str(tmp_path)]
+    out = [*args, "--no-train", "--table", str(tmp_path / "paper_preset"), "--plot", str(tmp_path / "paper_preset.png"),
+           "--figures", str(tmp_path)]
     again = subprocess.run(out, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert again.returncode == 0 and "took" not in again.stdout, f"{again.stdout[-2000:]}\n{again.stderr[-3000:]}"
     import pandas as pd
-    t = pd.read_csv(tmp_path / "pp.csv")
+    t = pd.read_csv(tmp_path / "paper_preset.csv")
     assert sorted(zip(t.weights, t.step)) == [("EMA", 2), ("EMA", 4), ("last", 2), ("last", 4)]
     assert (t.cpu_s > 0).all() and (t.images_seen == 2 * t.step).all()
-    for f in ("pp.png", "fig3_paper_preset.png", "fig4_paper_preset.png"): assert (tmp_path / f).stat().st_size > 0
-    assert "still moving at 4 steps" in (tmp_path / "pp.md").read_text()
+    assert (t.planned_steps == 4).all() and (t.batch_size == 2).all() and t.machine.notna().all()
+    for f in ("paper_preset.png", "fig3_paper_preset.png", "fig4_paper_preset.png"): assert (tmp_path / f).stat().st_size > 0
+    assert "still moving at 4 steps" in (tmp_path / "paper_preset.md").read_text()
+    # the README's paragraph is written from this table, with the curve and both figures
+    sys.path.insert(0, str(ROOT / "tools"))
+    try: import readme_results
+    finally: sys.path.remove(str(ROOT / "tools"))
+    text = readme_results.paper_preset(tmp_path)
+    assert text.startswith("### The paper preset, trained here: 64×64, Tables 1–2, 4 steps (8 images) a run;"), text
+    assert "Neither setting is flat within 4 steps" in text and "](figures/fig4_paper_preset.png)" in text
 
 
 # A lane paused before its target (SIGTERM or SIGINT makes the training checkpoint where it is and exit; `--stop-at`
