@@ -8,6 +8,7 @@ tools/make_readme.py replaces a line `<!-- results -->` of nbs/index.ipynb with 
 from __future__ import annotations
 
 import csv
+import importlib
 import math
 import sys
 from pathlib import Path
@@ -70,11 +71,16 @@ def comparison(comps: list[dict], model: str, reference: str, metric: str) -> st
     return None
 
 
+def bench(name: str):
+    "A script of bench/ as a module (bench/ is not a package: its scripts import each other by name)."
+    where = str(Path(__file__).resolve().parent.parent / "bench")
+    if where not in sys.path: sys.path.insert(0, where)
+    return importlib.import_module(name)
+
+
 def run_titles() -> dict:
     "{run: its name in the tables}, from tools/demo_runs.tsv (through bench/budget_curve.py, which reads it)."
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    from budget_curve import VARIANTS
-    return {k: v[1] for k, v in VARIANTS.items()}
+    return {k: v[1] for k, v in bench("budget_curve").VARIANTS.items()}
 
 
 def stands(other: str, verdicts: dict) -> str:
@@ -293,15 +299,9 @@ def section(figures: Path) -> str:
 
 
 
-#: the metrics whose mean picks a best snapshot and whose intervals say where a curve is flat (bench/budget_curve.py)
-CURVE = ("expression_accuracy", "identity_similarity", "ssim")
-
-
 def paper_runs() -> dict:
     "{run: (its flags on top of --preset paper, what it is)} of bench/paper_preset.py."
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    from paper_preset import RUNS
-    return RUNS
+    return bench("paper_preset").RUNS
 
 
 def as_params(flags: list[str]) -> str:
@@ -310,7 +310,9 @@ def as_params(flags: list[str]) -> str:
 
 
 def mean3(row: dict) -> float:
-    return sum(num(row[m]) for m in CURVE) / len(CURVE)
+    "The mean of the metrics whose intervals say where a curve is flat (bench/budget_curve.py's PLATEAU_METRICS)."
+    curve = bench("budget_curve").PLATEAU_METRICS
+    return sum(num(row[m]) for m in curve) / len(curve)
 
 
 def paper_run_summary(rows: list[dict]) -> dict:
@@ -380,7 +382,8 @@ def paper_preset(figures: Path) -> str:
         state = (f"flat from {int(num(r['flat']['step'])):,} steps ({r['flat']['weights']} weights)" if r["flat"] is not None
                  else f"not flat at {r['last']:,} steps")
         out.append(f"- **{n}** ({b['what']}): {state}; best snapshot {int(num(b['step'])):,} steps, {b['weights']} "
-                   "weights: " + ", ".join(f"{METRIC_FORMAT[m][0]} {with_ci(b, m, 3)}" for m in CURVE) + ".")
+                   "weights: " + ", ".join(f"{METRIC_FORMAT[m][0]} {with_ci(b, m, 3)}" for m in bench("budget_curve").PLATEAU_METRICS)
+                   + ".")
     steps = sorted({int(num(r["step"])) for r in rows})
     every = min((b - a for a, b in zip(steps, steps[1:])), default=steps[0])
     out += ["", recommendation(runs, planned=planned, flags=runs_flags, batch=batch, every=every), "",
