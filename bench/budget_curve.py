@@ -125,12 +125,13 @@ def train_until(variant: str, run: Path, step: int, args: list[str], *, what: st
     print(f"{variant}: {what} took {wall:.0f} s ({cpu:.0f} CPU s)", flush=True)
 
 
-def cpu_seconds(run: Path, step: int) -> float:
-    "CPU seconds that trained <run> up to `step` (the rows of its cost.csv at or before it); NaN when not recorded."
+def cpu_seconds(run: Path, step: int, column: str = "cpu_s") -> float:
+    """CPU seconds that trained <run> up to `step` (the rows of its cost.csv at or before it); NaN when not recorded.
+    `column="wall_s"`: the wall-clock seconds instead (what a GPU run costs)."""
     cost = run / "cost.csv"
     if not cost.is_file(): return float("nan")
     c = pd.read_csv(cost)
-    return float(c.cpu_s[c.step <= step].sum()) if (c.step <= step).any() else float("nan")
+    return float(c[column][c.step <= step].sum()) if (c.step <= step).any() else float("nan")
 
 
 def generator_updates(ckpt: Path) -> int:
@@ -202,6 +203,7 @@ def score_point(variant: str, step: int, ckpt: Path, *, out: Path, n_boot: int, 
     row.insert(1, "run", variant)
     row["g_updates"] = generator_updates(ckpt)
     row["cpu_s"] = cpu_seconds(ckpt.parent, step)
+    row["wall_s"] = cpu_seconds(ckpt.parent, step, "wall_s")
     row["n_boot"] = n_boot
     row["checkpoint"] = str(ckpt)
     with atomic_path(cache) as tmp: row.to_csv(tmp, index=False)

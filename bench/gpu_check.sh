@@ -13,7 +13,8 @@
 #               compiles every network at both batch sizes and is given 240 s more, beyond the 8 minutes)
 #   train       1,000 paper-preset steps of DECGAN on the embedded synthetic CK+-format tree (python -m decgan.train)
 #   results     decgan.report.results_table of that checkpoint (the table is printed below the summary)
-#   ddp         torchrun --nproc_per_node 1 -m decgan.train: the DDP path (NCCL, one process), a few steps
+#   ddp         torchrun (python -m torch.distributed.run) --nproc_per_node 1 -m decgan.train: the DDP path (NCCL,
+#               one process), a few steps
 #   photo_to    decgan synthesize on skimage.data.astronaut() --to happiness, with the train part's checkpoint
 #   photo_like  the same --like a reference photo (the astronaut mirrored)
 #
@@ -21,7 +22,8 @@
 # what tests/test_gpu_check.py runs. gpu_cells then only finds and parses the `#| gpu` cells (they need CUDA) and
 # says so in its row. Environment: GPU_CHECK_ONLY=part,part runs only those (the others are listed as NOT RUN);
 # GPU_CHECK_BREAK=part appends a bad flag to that part's command (tests use it to see a failure reported);
-# GPU_CHECK_JUDGE_EPOCHS (default 20) for the results judges; BIN (default .venv/bin).
+# GPU_CHECK_JUDGE_EPOCHS (default 20) for the results judges; BIN (default .venv/bin): the folder of the python,
+# nbdev_test and decgan it runs (on a bare GPU machine, the venv bench/device_env.sh install makes).
 # The summary's total says whether the 8 minutes held; the limits below are first guesses, to be set from that.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -222,8 +224,8 @@ fi
 # --- ddp: one process under torchrun (init_distributed joins a process group of one: the DDP path runs)
 if selected ddp; then
   rm -rf "$OUT/ddp"
-  run ddp "$BIN/torchrun" --standalone --nproc_per_node 1 -m decgan.train --preset paper "${SIZE[@]}" "${DDP[@]}" \
-      --device "$DEVICE" --data-root "$DATA" --synth-subjects "$SUBJECTS" --out-dir "$OUT/ddp"
+  run ddp "$PY" -m torch.distributed.run --standalone --nproc_per_node 1 -m decgan.train --preset paper "${SIZE[@]}" \
+      "${DDP[@]}" --device "$DEVICE" --data-root "$DATA" --synth-subjects "$SUBJECTS" --out-dir "$OUT/ddp"
 fi
 
 # --- the photo command

@@ -2,6 +2,11 @@
 batch 16) on the embedded CK+-format tree, with the paper's settings as they are and with the demo's recipe, a snapshot
 every 1,500 steps, each snapshot scored like the results table with its last weights and with the generator's EMA.
 
+    .venv/bin/python bench/paper_preset.py --parallel --table figures/paper_preset --plot figures/paper_preset.png \\
+        --figures figures        # both runs side by side (one per core, or both on one GPU), scored, drawn, written
+
+or lane by lane (each continues where it stopped; then the table from what they trained):
+
     .venv/bin/python bench/paper_preset.py --out runs/paper_preset --runs paper      # a lane (one per core, or a GPU)
     .venv/bin/python bench/paper_preset.py --out runs/paper_preset --runs recipe     # the other lane
     .venv/bin/python bench/paper_preset.py --out runs/paper_preset --no-train --table figures/paper_preset \\
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,7 +42,7 @@ from decgan.checkpoint import load_model  # noqa: E402
 from decgan.core import atomic_path  # noqa: E402
 from decgan.evaluate import build_eval_set, judges_for  # noqa: E402
 from decgan.figures import fig3_paired, fig4_transfer, plot_budget_curves  # noqa: E402
-from decgan.train import SYNTH_SUBJECTS  # noqa: E402
+from decgan.train import SYNTH_SUBJECTS, synth_tree  # noqa: E402
 
 #: run -> (its flags for python -m decgan.train on top of --preset paper, what it is)
 RUNS = {
@@ -78,6 +84,19 @@ def draw(row: pd.Series, figures: Path, *, judge_epochs: int, command: str) -> l
     return [f3, f4]
 
 
+def side_by_side(args: argparse.Namespace) -> None:
+    """Each of `args.runs` trained and scored by a lane of its own (this script with `--runs <run>`), all at once; the
+    tree is written first, so the lanes do not race to write it. Raises naming every lane that failed."""
+    tree = argparse.ArgumentParser(add_help=False)
+    tree.add_argument("--synth-subjects", type=int, default=SYNTH_SUBJECTS["paper"])
+    synth_tree(args.data_root, n_subjects=tree.parse_known_args(args.extra.split())[0].synth_subjects)
+    common = ["--out", str(args.out), "--steps", *map(str, args.steps), "--data-root", str(args.data_root),
+              "--n-boot", str(args.n_boot), "--judge-epochs", str(args.judge_epochs), f"--extra={args.extra}"]
+    lanes = {run: subprocess.Popen([sys.executable, __file__, *common, "--runs", run]) for run in args.runs}
+    failed = [f"{run} (exit {rc})" for run, rc in ((r, p.wait()) for r, p in lanes.items()) if rc != 0]
+    if failed: raise SystemExit(f"lane(s) failed: {', '.join(failed)}; rerun to continue what they had trained")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("runs/paper_preset"))
@@ -86,6 +105,9 @@ def main(argv=None) -> None:
     ap.add_argument("--data-root", type=Path, default=Path("runs/paper_preset/synth"),
                     help="the embedded CK+-format tree (written when missing, at the paper preset's size)")
     ap.add_argument("--no-train", action="store_true", help="score and draw the snapshots that exist; train nothing")
+    ap.add_argument("--parallel", action="store_true",
+                    help="train (and score) the runs side by side, a process each (one per core, or all on one GPU), "
+                         "then write what --table/--plot/--figures ask for; fails when any lane does")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--judge-epochs", type=int, default=60)
     ap.add_argument("--extra", default=f"--synth-subjects {SYNTH_SUBJECTS['paper']} --ckpt-every 100",
@@ -97,6 +119,9 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     steps = sorted(set(args.steps))
     command = ".venv/bin/python bench/paper_preset.py " + " ".join(argv or sys.argv[1:])
+    if args.parallel and not args.no_train:
+        side_by_side(args)
+        args.no_train = True                       # every lane trained and scored its snapshots: tabulate them
     parts = []
     for run in args.runs:
         flags = ["--model", "decgan", *RUNS[run][0]]
@@ -109,6 +134,7 @@ def main(argv=None) -> None:
     if not parts: raise SystemExit(f"no snapshot of {', '.join(args.runs)} under {args.out} yet")
     t = pd.concat(parts, ignore_index=True).sort_values(["run", "weights", "step"]).reset_index(drop=True)
     t["planned_steps"], t["machine"] = max(steps), machine()   # the budget asked for; where the table was written
+    t["device"] = "cuda" if torch.cuda.is_available() else "cpu"   # which of cpu_s and wall_s says what a run costs
     t["batch_size"] = t.images_seen // t.step
     flat = {v: plateau_index(g) for v, g in t.groupby("variant")}
     t["plateau"] = False
@@ -122,10 +148,10 @@ def main(argv=None) -> None:
     b = best(t)
     figs = draw(b, args.figures, judge_epochs=args.judge_epochs, command=command) if args.figures else []
     if args.table is None: return
-    cols = ["run", "weights", "what", "variant", "step", "images_seen", "cpu_s", "n", "n_subjects", "expression_accuracy",
+    cols = ["run", "weights", "what", "variant", "step", "images_seen", "cpu_s", "wall_s", "n", "n_subjects", "expression_accuracy",
             "expression_accuracy_lo", "expression_accuracy_hi", "identity_similarity", "identity_similarity_lo",
             "identity_similarity_hi", "ssim", "ssim_lo", "ssim_hi", "fid", "plateau", "planned_steps", "batch_size",
-            "machine", "checkpoint"]
+            "machine", "device", "checkpoint"]
     with atomic_path(args.table.with_suffix(".csv")) as tmp: t[[c for c in cols if c in t]].to_csv(tmp, index=False)
     lines = [f"- {v}: " + (f"flat from {int(t.loc[g.index[flat[v]], 'step']):,} steps" if flat[v] is not None
                            else f"still moving at {int(g.step.max()):,} steps") for v, g in t.groupby("variant")]
@@ -133,7 +159,8 @@ def main(argv=None) -> None:
         tmp.write_text("# DECGAN at the paper's size: 64x64, the widths of Tables 1-2, batch 16\n\n"
                        f"Embedded CK+-format tree ({int(t.n_subjects.iloc[0])} test identities, {int(t.n.iloc[0])} "
                        "translations), scored like `figures/results.md` with this size's judges; 95% intervals over "
-                       f"identities. CPU s: the training process's user + system seconds, on {t.machine.iloc[0]}.\n\n"
+                       f"identities. CPU s: the training processes' user + system seconds, on {t.machine.iloc[0]} "
+                       f"({t.device.iloc[0]}); the csv also has their wall-clock seconds (`wall_s`).\n\n"
                        + "\n".join(f"- `{r}`: {RUNS[r][1]}" for r in dict.fromkeys(t.run)) + "\n\n"
                        "Flat (no metric leaves the interval of an earlier snapshot over the next two):\n\n" + "\n".join(lines)
                        + f"\n\nBest snapshot: {b.variant} at {int(b.step):,} steps"

@@ -232,28 +232,39 @@ def test_budget_curve_in_images_seen_with_costs_and_curves(tmp_path):
 
 
 # bench/paper_preset.py: DECGAN with --preset paper (64x64), snapshots scored with the EMA and the last weights, the
-# curve, Figs 3-4 at 64 px from the best snapshot; a rerun trains and scores nothing new. Tiny: a quarter of the
-# widths, batch 2, 10 subjects, judges of 1 epoch.
+# curve, Figs 3-4 at 64 px from the best snapshot; a rerun trains and scores nothing new. Both runs side by side
+# (--parallel, a lane each), and a lane that fails fails the whole. Tiny: a quarter of the widths, batch 2, 10
+# subjects, judges of 1 epoch.
 def test_paper_preset_snapshots_both_weights_and_figures(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    args = [sys.executable, str(ROOT / "bench" / "paper_preset.py"), "--out", str(tmp_path / "runs"), "--runs", "recipe",
-            "--steps", "2", "4", "--data-root", str(tmp_path / "synth"), "--judge-epochs", "1", "--n-boot", "20",
+    script = [sys.executable, str(ROOT / "bench" / "paper_preset.py"), "--steps", "2", "4", "--judge-epochs", "1",
+              "--n-boot", "20"]
+    bad = subprocess.run([*script, "--out", str(tmp_path / "bad"), "--data-root", str(tmp_path / "bad_synth"), "--parallel",
+                          "--extra=--synth-subjects 10 --no-such-flag"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=HANG_GUARD_S)
+    assert bad.returncode != 0 and "lane(s) failed: paper (exit 1), recipe (exit 1)" in bad.stderr, bad.stderr[-3000:]
+    args = [*script, "--out", str(tmp_path / "runs"), "--data-root", str(tmp_path / "synth"),
             "--extra", "--batch-size 2 --width 0.25 --synth-subjects 10"]
-    p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    out = ["--table", str(tmp_path / "paper_preset"), "--plot", str(tmp_path / "paper_preset.png"), "--figures", str(tmp_path)]
+    p = subprocess.run([*args, "--parallel", *out], cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert p.returncode == 0, f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-5000:]}"
+    assert p.stdout.count("took") == 4      # each lane trained its two snapshots
     from decgan.checkpoint import load_checkpoint
     ck = load_checkpoint(tmp_path / "runs" / "recipe" / "step_4.pt")
     cfg = ck["config"]
     assert (cfg.preset, cfg.image_size, cfg.lr, cfg.ema_beta, ck["step"]) == ("paper", 64, 5e-4, 0.999, 4)
-    out = [*args, "--no-train", "--table", str(tmp_path / "paper_preset"), "--plot", str(tmp_path / "paper_preset.png"),
-           "--figures", str(tmp_path)]
-    again = subprocess.run(out, cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
-    assert again.returncode == 0 and "took" not in again.stdout, f"{again.stdout[-2000:]}\n{again.stderr[-3000:]}"
+    assert load_checkpoint(tmp_path / "runs" / "paper" / "step_4.pt")["config"].lr == 2e-4
     import pandas as pd
+    first = pd.read_csv(tmp_path / "paper_preset.csv")
+    again = subprocess.run([*args, "--no-train", *out], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=HANG_GUARD_S)
+    assert again.returncode == 0 and "took" not in again.stdout, f"{again.stdout[-2000:]}\n{again.stderr[-3000:]}"
     t = pd.read_csv(tmp_path / "paper_preset.csv")
-    assert sorted(zip(t.weights, t.step)) == [("EMA", 2), ("EMA", 4), ("last", 2), ("last", 4)]
-    assert (t.cpu_s > 0).all() and (t.images_seen == 2 * t.step).all()
-    assert (t.planned_steps == 4).all() and (t.batch_size == 2).all() and t.machine.notna().all()
+    assert t.equals(first)                  # the rerun trained and scored nothing: the lanes had
+    assert sorted(zip(t.weights, t.step)) == sorted([("EMA", 2), ("EMA", 4), ("last", 2), ("last", 4)] * 2)
+    assert sorted(set(t.run)) == ["paper", "recipe"]
+    assert (t.cpu_s > 0).all() and (t.wall_s > 0).all() and (t.images_seen == 2 * t.step).all()
+    assert (t.device == "cpu").all() and (t.planned_steps == 4).all() and (t.batch_size == 2).all() and t.machine.notna().all()
     for f in ("paper_preset.png", "fig3_paper_preset.png", "fig4_paper_preset.png"): assert (tmp_path / f).stat().st_size > 0
     assert "still moving at 4 steps" in (tmp_path / "paper_preset.md").read_text()
     # the README's paragraph is written from this table, with the curve and both figures
@@ -282,4 +293,5 @@ def test_a_paused_lane_records_its_cost_and_continues(tmp_path, monkeypatch):
     c = pd.read_csv(run / "cost.csv")
     assert list(c.step) == [2, 4] and (c.cpu_s > 0).all() and (c.wall_s > 0).all()
     assert bc.cpu_seconds(run, 4) == pytest.approx(c.cpu_s.sum()) and bc.cpu_seconds(run, 2) == pytest.approx(c.cpu_s[0])
+    assert bc.cpu_seconds(run, 4, "wall_s") == pytest.approx(c.wall_s.sum())
     assert "paused at step 2 of 4" in (run / "train.log").read_text()

@@ -150,7 +150,8 @@ def _readme_results():
         sys.path.remove(str(ROOT / "tools"))
 
 
-def _paper_preset_csv(path: Path, *, flat: dict, last: int = 9000, planned: int = 9000, better: str = "recipe") -> Path:
+def _paper_preset_csv(path: Path, *, flat: dict, last: int = 9000, planned: int = 9000, better: str = "recipe",
+                      device: str = "cpu", machine: str = "AMD EPYC, 2 cores") -> Path:
     "A made-up figures/paper_preset.csv: both runs, both weights, a snapshot every 1,500 steps to `last`."
     import csv
     rows = []
@@ -159,11 +160,12 @@ def _paper_preset_csv(path: Path, *, flat: dict, last: int = 9000, planned: int 
             for step in range(1500, last + 1, 1500):
                 v = 0.5 + step / 40000 + (0.05 if run == better else 0) + (0.01 if weights == "EMA" else 0)
                 rows.append(dict(run=run, weights=weights, what=what, variant=f"{run} ({weights})", step=step,
-                                 images_seen=16 * step, cpu_s=5.8 * step, n=144, n_subjects=24,
+                                 images_seen=16 * step, cpu_s=5.8 * step, wall_s=(0.03 if device == "cuda" else 5.9) * step,
+                                 n=144, n_subjects=24,
                                  **{k: v + d for m in ("expression_accuracy", "identity_similarity", "ssim")
                                     for k, d in ((m, 0), (m + "_lo", -0.02), (m + "_hi", 0.02))},
                                  plateau=str(weights == "EMA" and flat.get(run) == step), planned_steps=planned,
-                                 batch_size=16, machine="AMD EPYC, 2 cores", checkpoint=f"runs/{run}/step_{step}.pt"))
+                                 batch_size=16, machine=machine, device=device, checkpoint=f"runs/{run}/step_{step}.pt"))
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader(); w.writerows(rows)
@@ -193,3 +195,14 @@ def test_paper_preset_paragraph_says_what_to_start_from(tmp_path, case):
     else:
         assert "Neither setting is flat within 9,000 steps" in text and f"start from it, {recipe}" in text
     assert "- **paper** (the paper's settings): " in text and "- **recipe** (the demo's recipe): " in text
+
+
+def test_paper_preset_heading_counts_what_the_run_cost_where_it_ran(tmp_path):
+    "A CPU run's cost is core-hours (its CPU seconds); a GPU run's is wall-clock hours (its CPU seconds say nothing)."
+    rr = _readme_results()
+    _paper_preset_csv(tmp_path / "paper_preset.csv", flat={"recipe": 3000})
+    assert "hours of one core on AMD EPYC, 2 cores: paper 14.5, recipe 14.5" in rr.paper_preset(tmp_path).splitlines()[0]
+    _paper_preset_csv(tmp_path / "paper_preset.csv", flat={"recipe": 3000}, device="cuda", machine="NVIDIA H100 80GB HBM3")
+    head = rr.paper_preset(tmp_path).splitlines()[0]
+    assert "wall-clock hours on NVIDIA H100 80GB HBM3: paper 0.07, recipe 0.07" in head and "core" not in head
+

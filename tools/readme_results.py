@@ -318,12 +318,12 @@ def mean3(row: dict) -> float:
 def paper_run_summary(rows: list[dict]) -> dict:
     """One run of figures/paper_preset.csv (both weights): its best snapshot (the highest mean of the three metrics,
     over both weights), where it is first flat (the earliest plateau of either weights, or None), its last step and the
-    CPU seconds of its training."""
+    CPU and wall-clock seconds of its training."""
     best = max(rows, key=mean3)
     flat = [r for r in rows if r["plateau"] == "True"]
     first = min(flat, key=lambda r: int(num(r["step"]))) if flat else None
     return dict(best=best, flat=first, last=max(int(num(r["step"])) for r in rows),
-                cpu_s=max(num(r["cpu_s"]) for r in rows))
+                cpu_s=max(num(r["cpu_s"]) for r in rows), wall_s=max(num(r.get("wall_s", "nan")) for r in rows))
 
 
 def recommendation(runs: dict, *, planned: int, flags: dict, batch: int, every: int) -> str:
@@ -366,7 +366,9 @@ def paper_preset(figures: Path) -> str:
                 "rate 5e-4, the generator's EMA, the budget) was measured at the demo preset's 32×32 and quarter widths. "
                 "`bench/paper_preset.py` measures the paper's size: DECGAN with the paper's settings and with the demo's "
                 "recipe (`-p lr 5e-4 -p ema_beta 0.999`) on the embedded CK+-format tree, a snapshot every 1,500 steps "
-                "scored like the results table, into `figures/paper_preset.md` with its curve and Figs 3–4 at 64 px. "
+                "scored like the results table, into `figures/paper_preset.md` with its curve and Figs 3–4 at 64 px: "
+                "one command, `bench/paper_preset.py --parallel --table figures/paper_preset --plot "
+                "figures/paper_preset.png --figures figures`, a GPU job (`bench/README.md` says what it costs on a CPU). "
                 "Once that file exists, `make demo` on a CUDA device says whether the steps it plans lie past where the "
                 "curve flattens.")
     rows = read(table_csv)
@@ -374,9 +376,11 @@ def paper_preset(figures: Path) -> str:
     runs = {n: paper_run_summary([r for r in rows if r["run"] == n]) for n in dict.fromkeys(r["run"] for r in rows)}
     planned, batch = int(num(rows[0]["planned_steps"])), int(num(rows[0]["batch_size"]))
     last = min(r["last"] for r in runs.values())
-    hours = ", ".join(f"{n} {r['cpu_s'] / 3600:.1f}" for n, r in runs.items())
+    gpu = rows[0].get("device") == "cuda"      # a GPU run costs wall-clock time; a CPU run, core-hours
+    hours = ", ".join(f"{n} {r['wall_s' if gpu else 'cpu_s'] / 3600:.{2 if gpu else 1}f}" for n, r in runs.items())
     out = [f"### The paper preset, trained here: 64×64, Tables 1–2, {last:,} steps ({last * batch:,} images) a run"
-           + ("" if last >= planned else f" of {planned:,} so far") + f"; hours of one core on {rows[0]['machine']}: {hours}", ""]
+           + ("" if last >= planned else f" of {planned:,} so far")
+           + f"; {'wall-clock hours' if gpu else 'hours of one core'} on {rows[0]['machine']}: {hours}", ""]
     for n, r in runs.items():
         b = r["best"]
         state = (f"flat from {int(num(r['flat']['step'])):,} steps ({r['flat']['weights']} weights)" if r["flat"] is not None
